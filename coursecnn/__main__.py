@@ -1,0 +1,40 @@
+"""Command line: ``python -m coursecnn {info,release,grade} ...``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m coursecnn", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    sub.add_parser("info", help="versions, the torch device, and where each data set was found")
+
+    rel = sub.add_parser("release", help="write student versions of the notebooks")
+    rel.add_argument("source", help="folder (or one .ipynb) of master notebooks")
+    rel.add_argument("--out", required=True, help="folder for the student versions")
+
+    grd = sub.add_parser("grade", help="run the graded checks on submitted notebooks")
+    grd.add_argument("submitted", help="folder of submitted notebooks")
+    grd.add_argument("--master", default="notebooks", help="folder of master notebooks")
+    grd.add_argument("--out", default=None, help="folder for scores.json, CSV and JUnit XML")
+    grd.add_argument("--timeout", type=int, default=120, help="seconds allowed per cell")
+
+    args = parser.parse_args(argv)
+    if args.command == "info":
+        from coursecnn.info import main as info_main
+
+        return info_main()
+    if args.command == "release":
+        from coursecnn.grading.release import main as release_main
+
+        return release_main(args)
+    from coursecnn.grading.grade import main as grade_main
+
+    return grade_main(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

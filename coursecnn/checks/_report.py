@@ -1,0 +1,58 @@
+"""How a graded check reports: a pass line, or a failure written for the student."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+
+class CheckFailed(AssertionError):
+    """A graded check failed. The message says what was expected, what came back and why."""
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, np.ndarray):
+        with np.printoptions(precision=4, suppress=True, threshold=60, edgeitems=3):
+            return f"array of shape {value.shape}, dtype {value.dtype}:\n{value}"
+    return repr(value)
+
+
+def fail(check: str, expected: Any, got: Any, mistake: str) -> None:
+    """Raise ``CheckFailed`` naming the check, the expected and received values, the likely mistake."""
+    raise CheckFailed(
+        f"\n[{check}] not yet right.\n"
+        f"  expected: {_show(expected)}\n"
+        f"  got:      {_show(got)}\n"
+        f"  likely mistake: {mistake}"
+    )
+
+
+def passed(check: str, detail: str = "") -> None:
+    """Print the line a student sees when a check passes."""
+    print(f"[{check}] passed" + (f": {detail}" if detail else ""))
+
+
+def call_student(check: str, func: Any, *args: Any, **kwargs: Any) -> Any:
+    """Call a student's function; turn a missing or unfinished one into a clear failure."""
+    if not callable(func):
+        fail(check, "a function", func, "the cell that defines it has not been run, or it is not a function")
+    try:
+        return func(*args, **kwargs)
+    except NotImplementedError:
+        raise CheckFailed(
+            f"\n[{check}] not yet answered: the function still raises NotImplementedError.\n"
+            "  Replace `raise NotImplementedError()` with your code and run that cell again."
+        ) from None
+
+
+def check_array(
+    check: str, got: Any, expected: np.ndarray, mistake: str, *, atol: float = 1e-6, rtol: float = 1e-5
+) -> None:
+    """Fail unless ``got`` is an array of ``expected``'s shape whose values are close to it."""
+    got_arr = np.asarray(got) if got is not None else None
+    if got_arr is None or got_arr.shape != expected.shape:
+        fail(check, f"shape {expected.shape}", None if got_arr is None else f"shape {got_arr.shape}",
+             "the output size is off: check stride, padding and the +1 in the size formula")
+    if not np.allclose(got_arr, expected, atol=atol, rtol=rtol):
+        fail(check, expected, got_arr, mistake)
