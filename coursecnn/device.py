@@ -26,11 +26,15 @@ def resolve_device(device: str | torch.device | None) -> torch.device:
         return default_device()
     dev = torch.device(device)
     if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device: expected an available device, got {str(dev)!r} (no CUDA GPU here)")
+        raise ValueError(
+            f"device: expected an available device, got {str(dev)!r} (no CUDA GPU here)"
+        )
     if dev.type == "mps":
         mps = getattr(torch.backends, "mps", None)
         if mps is None or not mps.is_available():
-            raise ValueError("device: expected an available device, got 'mps' (MPS is not available)")
+            raise ValueError(
+                "device: expected an available device, got 'mps' (MPS is not available)"
+            )
     return dev
 
 

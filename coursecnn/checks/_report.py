@@ -36,7 +36,12 @@ def passed(check: str, detail: str = "") -> None:
 def call_student(check: str, func: Any, *args: Any, **kwargs: Any) -> Any:
     """Call a student's function; turn a missing or unfinished one into a clear failure."""
     if not callable(func):
-        fail(check, "a function", func, "the cell that defines it has not been run, or it is not a function")
+        fail(
+            check,
+            "a function",
+            func,
+            "the cell that defines it has not been run, or it is not a function",
+        )
     try:
         return func(*args, **kwargs)
     except NotImplementedError:
@@ -47,12 +52,22 @@ def call_student(check: str, func: Any, *args: Any, **kwargs: Any) -> Any:
 
 
 def check_array(
-    check: str, got: Any, expected: np.ndarray, mistake: str, *, atol: float = 1e-6, rtol: float = 1e-5
+    check: str,
+    got: Any,
+    expected: np.ndarray,
+    mistake: str,
+    *,
+    atol: float = 1e-6,
+    rtol: float = 1e-5,
 ) -> None:
     """Fail unless ``got`` is an array of ``expected``'s shape whose values are close to it."""
     got_arr = np.asarray(got) if got is not None else None
     if got_arr is None or got_arr.shape != expected.shape:
-        fail(check, f"shape {expected.shape}", None if got_arr is None else f"shape {got_arr.shape}",
-             "the output size is off: check stride, padding and the +1 in the size formula")
+        fail(
+            check,
+            f"shape {expected.shape}",
+            None if got_arr is None else f"shape {got_arr.shape}",
+            "the output size is off: check stride, padding and the +1 in the size formula",
+        )
     if not np.allclose(got_arr, expected, atol=atol, rtol=rtol):
         fail(check, expected, got_arr, mistake)

@@ -1,0 +1,97 @@
+"""Figures the notebooks share: a row or grid of images, a labelled sample, a kernel's values.
+
+Each function draws one labelled figure and returns it (``matplotlib.figure.Figure``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.figure import Figure
+
+
+def show_images(
+    images: Sequence[np.ndarray] | np.ndarray,
+    titles: Sequence[str] | None = None,
+    ncols: int = 8,
+    cmap: str = "gray",
+    suptitle: str | None = None,
+    size: float = 1.6,
+) -> Figure:
+    """Images side by side, ``ncols`` a row; each ``(H, W)`` (shown with ``cmap``) or
+    ``(H, W, 3)``; grey ones share no colour scale unless they are uint8 (0..255)."""
+    images = list(images)
+    if not images:
+        raise ValueError("images: expected at least one image, got none")
+    if titles is not None and len(titles) != len(images):
+        raise ValueError(f"titles: expected {len(images)} titles, got {len(titles)}")
+    ncols = max(1, min(ncols, len(images)))
+    nrows = -(-len(images) // ncols)
+    row = size + (0.3 if titles is not None else 0.0)  # room for each row's titles
+    fig, axes = plt.subplots(
+        nrows,
+        ncols,
+        figsize=(size * ncols, row * nrows + (0.4 if suptitle else 0.0)),
+        squeeze=False,
+    )
+    for i, ax in enumerate(axes.flat):
+        ax.set_axis_off()
+        if i >= len(images):
+            continue
+        img = np.asarray(images[i])
+        limits = {"vmin": 0, "vmax": 255} if img.dtype == np.uint8 and img.ndim == 2 else {}
+        ax.imshow(img, cmap=cmap if img.ndim == 2 else None, **limits)
+        if titles is not None:
+            ax.set_title(titles[i], fontsize=9)
+    if suptitle:
+        fig.suptitle(suptitle)
+    fig.tight_layout()
+    return fig
+
+
+def show_samples(
+    images: np.ndarray,
+    labels: np.ndarray,
+    class_names: Sequence[str],
+    per_class: int = 1,
+    seed: int = 0,
+    title: str | None = None,
+) -> Figure:
+    """A grid with ``per_class`` random images of each class (one row each), titled by class."""
+    labels = np.asarray(labels)
+    rng = np.random.default_rng(seed)
+    picks = [
+        rng.choice(np.flatnonzero(labels == c), per_class, replace=False)
+        for c in range(len(class_names))
+        if (labels == c).sum() >= per_class
+    ]
+    order = np.stack(picks, axis=1).ravel() if picks else np.array([], int)
+    return show_images(
+        images[order],
+        titles=[class_names[labels[i]] for i in order],
+        ncols=len(picks),
+        suptitle=title,
+    )
+
+
+def show_kernel(kernel: np.ndarray, title: str = "kernel", cmap: str = "RdBu_r") -> Figure:
+    """A 2-D kernel ``(kH, kW)`` as a heat map centred on 0, each weight written in its cell."""
+    k = np.asarray(kernel, dtype=float)
+    if k.ndim != 2:
+        raise ValueError(f"kernel: expected a 2-D array (kH, kW), got shape {k.shape}")
+    lim = float(np.abs(k).max()) or 1.0
+    fig, ax = plt.subplots(figsize=(0.6 * k.shape[1] + 1.6, 0.6 * k.shape[0] + 0.8))
+    im = ax.imshow(k, cmap=cmap, vmin=-lim, vmax=lim)
+    for (r, c), v in np.ndenumerate(k):
+        shade = "white" if abs(v) > 0.6 * lim else "black"
+        ax.text(c, r, f"{v:.2g}", ha="center", va="center", color=shade, fontsize=9)
+    ax.set_xticks(range(k.shape[1]))
+    ax.set_yticks(range(k.shape[0]))
+    ax.set_xlabel("column j")
+    ax.set_ylabel("row i")
+    ax.set_title(title)
+    fig.colorbar(im, ax=ax, shrink=0.8, label="weight")
+    fig.tight_layout()
+    return fig
