@@ -1,0 +1,137 @@
+"""AlexNet (Krizhevsky, Sutskever and Hinton 2012), one tower, and two well-known relatives.
+
+One table, three variants:
+
+- ``"paper"`` (default): conv 96 11x11 stride 4 -> ReLU -> LRN -> max-pool 3x3 stride 2
+  (overlapping) -> conv 256 5x5 -> ReLU -> LRN -> pool -> conv 384, 384, 256 3x3 -> pool ->
+  FC 4096, 4096, 1000 with dropout 0.5 before the first two. 62,378,344 parameters.
+  The paper's two-GPU split (grouped conv2, conv4, conv5) is merged into one tower.
+- ``"seed"``: the course seed's figure (Prince 2023, fig. 10.16), whose last 13x13x256 map is
+  flattened without the final pooling: 43,264 = 256*13*13 inputs to FC-4096, so that layer has
+  43,264 * 4,096 = 177,209,344 weights and 4,096 biases.
+- ``"torchvision"``: ``torchvision.models.alexnet`` (the "one weird trick" version: 64, 192,
+  384, 256, 256 filters, no LRN, adaptive 6x6 pooling), 61,100,840 parameters.
+
+224 or 227? The paper and the seed say 224x224, but an 11x11 kernel with stride 4 gives
+(224 - 11)/4 + 1 = 54.25, not the quoted 55x55; 55 is exact for 227 (no padding) or for 224
+with padding 2 (torchvision's choice). ``"paper"`` and ``"seed"`` default to 227 unpadded,
+``"torchvision"`` to 224 with padding 2; all three reach 55x55, then 27, 13 and 6.
+
+LRN: PyTorch divides ``alpha`` by the window ``size``; the paper's k=2, n=5, alpha=1e-4,
+beta=0.75 is ``nn.LocalResponseNorm(5, alpha=5e-4, beta=0.75, k=2.0)``.
+
+Course size: ``alexnet(input_size=32, in_channels=1, num_classes=10, width=0.25)``. Inputs under
+64 pixels swap the 11x11 stride-4 stem for 3x3 stride 1 (``small_input``, automatic), so the
+three poolings leave 3x3 of a 32x32 image; ``width`` scales every conv and FC layer.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+from torch import nn
+
+from ._util import check_choice, check_positive, scaled, spatial_size
+
+#: conv layers: (filters, kernel, stride, padding, LRN after it, max-pool after it)
+ALEXNET = {
+    "paper": {
+        "convs": [
+            (96, 11, 4, 0, True, True),
+            (256, 5, 1, 2, True, True),
+            (384, 3, 1, 1, False, False),
+            (384, 3, 1, 1, False, False),
+            (256, 3, 1, 1, False, True),
+        ],
+        "fc": (4096, 4096),
+        "input_size": 227,
+        "adaptive_pool": None,
+    },
+    "seed": {
+        "convs": [
+            (96, 11, 4, 0, True, True),
+            (256, 5, 1, 2, True, True),
+            (384, 3, 1, 1, False, False),
+            (384, 3, 1, 1, False, False),
+            (256, 3, 1, 1, False, False),  # no final pooling: 13x13x256 = 43,264 to the FC
+        ],
+        "fc": (4096, 4096),
+        "input_size": 227,
+        "adaptive_pool": None,
+    },
+    "torchvision": {
+        "convs": [
+            (64, 11, 4, 2, False, True),
+            (192, 5, 1, 2, False, True),
+            (384, 3, 1, 1, False, False),
+            (256, 3, 1, 1, False, False),
+            (256, 3, 1, 1, False, True),
+        ],
+        "fc": (4096, 4096),
+        "input_size": 224,
+        "adaptive_pool": 6,
+    },
+}
+
+
+def lrn() -> nn.LocalResponseNorm:
+    """The paper's local response normalisation (k=2, n=5, alpha=1e-4, beta=0.75)."""
+    return nn.LocalResponseNorm(5, alpha=5 * 1e-4, beta=0.75, k=2.0)
+
+
+def alexnet(
+    num_classes: int = 1000,
+    in_channels: int = 3,
+    input_size: int | None = None,
+    width: float = 1.0,
+    dropout: float = 0.5,
+    variant: str = "paper",
+    small_input: bool | None = None,
+) -> nn.Module:
+    """AlexNet; x: (N, in_channels, input_size, input_size) -> logits (N, num_classes).
+
+    ``input_size`` defaults to the variant's (227, or 224 for torchvision); ``small_input``
+    defaults to ``input_size < 64``. The model has ``features``, ``avgpool`` (identity unless
+    torchvision's) and ``classifier``; ``classifier[1]`` is the FC after the last conv.
+    """
+    check_choice("variant", variant, ALEXNET)
+    check_positive("num_classes", num_classes)
+    spec = ALEXNET[variant]
+    input_size = spec["input_size"] if input_size is None else input_size
+    if small_input is None:
+        small_input = input_size < 64
+    layers: OrderedDict[str, nn.Module] = OrderedDict()
+    c_in = in_channels
+    for i, (filters, k, s, p, use_lrn, pool) in enumerate(spec["convs"], start=1):
+        if i == 1 and small_input:
+            k, s, p = 3, 1, 1
+        c_out = scaled(filters, width)
+        layers[f"conv{i}"] = nn.Conv2d(c_in, c_out, k, stride=s, padding=p)
+        layers[f"relu{i}"] = nn.ReLU(inplace=True)
+        if use_lrn:
+            layers[f"lrn{i}"] = lrn()
+        if pool:
+            layers[f"pool{i}"] = nn.MaxPool2d(3, stride=2)
+        c_in = c_out
+    features = nn.Sequential(layers)
+    if spec["adaptive_pool"]:
+        side = spec["adaptive_pool"]
+        avgpool: nn.Module = nn.AdaptiveAvgPool2d(side)
+    else:
+        side = spatial_size(features, input_size)
+        avgpool = nn.Identity()
+    if side < 1:
+        raise ValueError(f"input_size: too small for AlexNet's poolings, got {input_size}")
+    fc1, fc2 = (scaled(f, width) for f in spec["fc"])
+    classifier = nn.Sequential(
+        nn.Dropout(dropout),
+        nn.Linear(c_in * side * side, fc1),
+        nn.ReLU(inplace=True),
+        nn.Dropout(dropout),
+        nn.Linear(fc1, fc2),
+        nn.ReLU(inplace=True),
+        nn.Linear(fc2, num_classes),
+    )
+    return nn.Sequential(
+        OrderedDict(features=features, avgpool=avgpool, flatten=nn.Flatten(), classifier=classifier)
+    )

@@ -1,0 +1,222 @@
+"""ResNet (He et al. 2016): depths 18 to 152 from one table, its plain twin, PReLU, and a
+residual net with one block shared across depth (the recurrent view).
+
+``DEPTHS`` maps a depth to its block and the number of blocks in each of the four stages
+(64, 128, 256 and 512 channels; bottleneck blocks output 4x that). Every depth reuses
+:class:`BasicBlock` (two 3x3 convs) or :class:`Bottleneck` (1x1 reduce, 3x3, 1x1 expand);
+the stride-2 downsampling sits on the 3x3 conv and the shortcut is a 1x1 projection with batch
+norm where the shape changes (option B), as in torchvision, whose resnet18...resnet152 have
+the same parameter counts: 11,689,512 / 21,797,672 / 25,557,032 / 44,549,160 / 60,192,808.
+
+- ``plain=True``: the same layers without the shortcuts (and without the projections), the
+  paper's "plain" baseline of any depth.
+- ``activation="prelu"``: channel-wise PReLU (He et al. 2015) instead of ReLU; adds one
+  parameter per channel per activation.
+- Course size: ``small_input=True`` swaps the 7x7 stride-2 stem and its max-pool for one 3x3
+  conv (for 28x28 and 32x32 images); ``width`` scales every stage.
+- :func:`shared_resnet`: one residual block applied ``steps`` times, ``x <- x + F(x)``, the same
+  weights at every step: a recurrent net unrolled in depth (Liao and Poggio 2016).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ._util import check_choice, check_positive, scaled
+
+
+def _act(name: str, channels: int) -> nn.Module:
+    check_choice("activation", name, ("relu", "prelu"))
+    return nn.ReLU(inplace=True) if name == "relu" else nn.PReLU(channels)
+
+
+class BasicBlock(nn.Module):
+    """3x3 conv -> BN -> act -> 3x3 conv -> BN, plus the shortcut, -> act.
+
+    x: (N, in_channels, H, W) -> (N, channels, H / stride, W / stride).
+    """
+
+    expansion = 1
+
+    def __init__(
+        self,
+        in_channels: int,
+        channels: int,
+        stride: int = 1,
+        shortcut: bool = True,
+        activation: str = "relu",
+    ):
+        super().__init__()
+        self.conv1 = nn.Conv2d(in_channels, channels, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(channels)
+        self.act1 = _act(activation, channels)
+        self.conv2 = nn.Conv2d(channels, channels, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(channels)
+        self.act2 = _act(activation, channels)
+        self.shortcut = _shortcut(in_channels, channels, stride, shortcut)
+
+    def residual(self, x: torch.Tensor) -> torch.Tensor:
+        return self.bn2(self.conv2(self.act1(self.bn1(self.conv1(x)))))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.residual(x)
+        if self.shortcut is not None:
+            out = out + self.shortcut(x)
+        return self.act2(out)
+
+
+class Bottleneck(nn.Module):
+    """1x1 conv (reduce) -> 3x3 conv (stride) -> 1x1 conv (expand x4), BN after each, plus the
+    shortcut, -> act. x: (N, in_channels, H, W) -> (N, 4 * channels, H / stride, W / stride).
+    """
+
+    expansion = 4
+
+    def __init__(
+        self,
+        in_channels: int,
+        channels: int,
+        stride: int = 1,
+        shortcut: bool = True,
+        activation: str = "relu",
+    ):
+        super().__init__()
+        out = channels * self.expansion
+        self.conv1 = nn.Conv2d(in_channels, channels, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(channels)
+        self.act1 = _act(activation, channels)
+        self.conv2 = nn.Conv2d(channels, channels, 3, stride, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(channels)
+        self.act2 = _act(activation, channels)
+        self.conv3 = nn.Conv2d(channels, out, 1, bias=False)
+        self.bn3 = nn.BatchNorm2d(out)
+        self.act3 = _act(activation, out)
+        self.shortcut = _shortcut(in_channels, out, stride, shortcut)
+
+    def residual(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.act1(self.bn1(self.conv1(x)))
+        x = self.act2(self.bn2(self.conv2(x)))
+        return self.bn3(self.conv3(x))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.residual(x)
+        if self.shortcut is not None:
+            out = out + self.shortcut(x)
+        return self.act3(out)
+
+
+def _shortcut(c_in: int, c_out: int, stride: int, enabled: bool) -> nn.Module | None:
+    """``None`` (plain net), the identity, or a 1x1 projection with BN where the shape changes."""
+    if not enabled:
+        return None
+    if stride == 1 and c_in == c_out:
+        return nn.Identity()
+    return nn.Sequential(nn.Conv2d(c_in, c_out, 1, stride, bias=False), nn.BatchNorm2d(c_out))
+
+
+#: depth -> (block, blocks per stage), the paper's Table 1.
+DEPTHS: dict[int, tuple[type[nn.Module], tuple[int, int, int, int]]] = {
+    18: (BasicBlock, (2, 2, 2, 2)),
+    34: (BasicBlock, (3, 4, 6, 3)),
+    50: (Bottleneck, (3, 4, 6, 3)),
+    101: (Bottleneck, (3, 4, 23, 3)),
+    152: (Bottleneck, (3, 8, 36, 3)),
+}
+
+
+def _stem(in_channels: int, c: int, small_input: bool, activation: str) -> nn.Sequential:
+    if small_input:
+        conv = nn.Conv2d(in_channels, c, 3, 1, 1, bias=False)
+        return nn.Sequential(conv, nn.BatchNorm2d(c), _act(activation, c))
+    conv = nn.Conv2d(in_channels, c, 7, 2, 3, bias=False)
+    return nn.Sequential(conv, nn.BatchNorm2d(c), _act(activation, c), nn.MaxPool2d(3, 2, 1))
+
+
+def _init(model: nn.Module) -> None:
+    """He (fan-out) initialisation for convolutions, BN at weight 1, bias 0 (as torchvision)."""
+    for m in model.modules():
+        if isinstance(m, nn.Conv2d):
+            nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+        elif isinstance(m, nn.BatchNorm2d):
+            nn.init.ones_(m.weight)
+            nn.init.zeros_(m.bias)
+
+
+def resnet(
+    depth: int,
+    num_classes: int = 1000,
+    in_channels: int = 3,
+    plain: bool = False,
+    activation: str = "relu",
+    width: float = 1.0,
+    small_input: bool = False,
+) -> nn.Sequential:
+    """ResNet-``depth`` (18, 34, 50, 101, 152); x: (N, in_channels, 224, 224) -> (N, num_classes).
+
+    Children: ``stem``, ``layer1`` ... ``layer4`` (each an ``nn.Sequential`` of blocks),
+    ``avgpool``, ``flatten``, ``fc``. Any input size works (global average pooling).
+    """
+    if depth not in DEPTHS:
+        raise ValueError(f"depth: expected one of {sorted(DEPTHS)}, got {depth!r}")
+    check_positive("num_classes", num_classes)
+    _act(activation, 1)
+    block, counts = DEPTHS[depth]
+    c_in = scaled(64, width)
+    model = nn.Sequential()
+    model.add_module("stem", _stem(in_channels, c_in, small_input, activation))
+    for i, (n, channels) in enumerate(zip(counts, (64, 128, 256, 512), strict=True), start=1):
+        c = scaled(channels, width)
+        blocks = []
+        for j in range(n):
+            stride = 2 if j == 0 and i > 1 else 1
+            blocks.append(block(c_in, c, stride, shortcut=not plain, activation=activation))
+            c_in = c * block.expansion
+        model.add_module(f"layer{i}", nn.Sequential(*blocks))
+    model.add_module("avgpool", nn.AdaptiveAvgPool2d(1))
+    model.add_module("flatten", nn.Flatten())
+    model.add_module("fc", nn.Linear(c_in, num_classes))
+    _init(model)
+    return model
+
+
+class SharedResNet(nn.Module):
+    """Stem, then ``block`` applied ``steps`` times with the same weights, pool, classifier.
+
+    x: (N, in_channels, H, W) -> (N, num_classes). ``h_{t+1} = act(h_t + F(h_t))`` for
+    t = 0 .. steps-1: the unrolled view of a recurrent net; its parameter count does not grow
+    with ``steps``.
+    """
+
+    def __init__(self, stem: nn.Module, block: nn.Module, steps: int, head: nn.Module):
+        super().__init__()
+        self.stem, self.block, self.steps, self.head = stem, block, steps, head
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.stem(x)
+        for _ in range(self.steps):
+            h = self.block(h)
+        return self.head(h)
+
+
+def shared_resnet(
+    steps: int = 8,
+    channels: int = 16,
+    num_classes: int = 10,
+    in_channels: int = 1,
+    activation: str = "relu",
+    plain: bool = False,
+) -> SharedResNet:
+    """A course-size residual net whose ``steps`` blocks are one :class:`BasicBlock`.
+
+    x: (N, in_channels, H, W) -> (N, num_classes); 3x3 stem to ``channels``, no downsampling.
+    ``plain=True`` drops the shortcut (the same weights then compose without the identity path).
+    """
+    check_positive("steps", steps)
+    check_positive("channels", channels)
+    stem = _stem(in_channels, channels, True, activation)
+    block = BasicBlock(channels, channels, shortcut=not plain, activation=activation)
+    head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(channels, num_classes))
+    model = SharedResNet(stem, block, steps, head)
+    _init(model)
+    return model
