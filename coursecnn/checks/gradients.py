@@ -1,0 +1,283 @@
+"""Graded checks of notebook 04, gradients.
+
+References come from PyTorch autograd and ``scipy.signal``. Each check also computes the answers
+that the classic mistakes give (no kernel flip, bias gradient not summed, one-sided differences,
+...), so that a failure can name the mistake it recognises.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from scipy import signal
+
+from coursecnn.checks._report import call_student, fail, passed
+from coursecnn.checks.pooling import _as_array, _fmt, _match, _windows
+
+__all__ = [
+    "check_conv_backward",
+    "check_avg_pool_backward",
+    "check_sigmoid_backward",
+    "check_numerical_gradient",
+]
+
+
+# --------------------------------------------------------------------------------- conv backward
+def _torch_conv_grads(dout: np.ndarray, x: np.ndarray, w: np.ndarray):
+    xt = torch.tensor(x, requires_grad=True)
+    wt = torch.tensor(w, requires_grad=True)
+    bt = torch.zeros(1, dtype=torch.float64, requires_grad=True)
+    out = F.conv2d(xt[None, None], wt[None, None], bt)  # cross-correlation, as in every DL library
+    out.backward(torch.from_numpy(dout)[None, None])
+    return xt.grad.numpy(), wt.grad.numpy(), float(bt.grad.item())
+
+
+def check_conv_backward(conv_backward: Callable[..., Any]) -> None:
+    """``conv_backward(dout, x, w) -> (dx, dw, db)`` for ``out = correlate(x, w, 'valid') + b``.
+
+    Single channel, stride 1, no padding; ``x: (H, W)``, ``w: (kh, kw)``, ``dout: (H-kh+1, W-kw+1)``.
+    """
+    name = "check_conv_backward"
+    rng = np.random.default_rng(6)
+    cases = [
+        ("a 5x7 input and an asymmetric 2x3 kernel", (5, 7), (2, 3)),
+        ("a 6x4 input and a 3x2 kernel", (6, 4), (3, 2)),
+        ("a 4x4 input and a 3x3 kernel", (4, 4), (3, 3)),
+    ]
+    for case, xs, ws in cases:
+        x = rng.normal(size=xs)
+        w = rng.normal(size=ws)
+        dout = rng.normal(size=(xs[0] - ws[0] + 1, xs[1] - ws[1] + 1))
+        dx_ref, dw_ref, db_ref = _torch_conv_grads(dout, x, w)
+        got = call_student(name, conv_backward, dout.copy(), x.copy(), w.copy())
+        if not isinstance(got, tuple | list) or len(got) != 3:
+            fail(
+                name, "a tuple (dx, dw, db)", got, "return all three gradients: `return dx, dw, db`"
+            )
+        dx, dw, db = got
+        label = f"{case}: x =\n{_fmt(x)}\nw =\n{_fmt(w)}\ndout =\n{_fmt(dout)}\n"
+        dx = _as_array(name, dx, dx_ref, "dx (shape of x)")
+        _match(
+            name,
+            dx,
+            dx_ref,
+            label + "dx =",
+            [
+                (
+                    signal.correlate(dout, w, mode="full"),
+                    "dx is the FULL convolution of dout with the kernel, i.e. a full correlation with the "
+                    "kernel flipped by 180 degrees (w[::-1, ::-1]); you used the kernel unflipped",
+                ),
+                (
+                    signal.correlate(dout, w, mode="same") if dout.shape == x.shape else None,
+                    "use mode='full': dx has the shape of x",
+                ),
+            ],
+            "dx[r, c] = sum over (i, j) of dout[i, j] * w[r - i, c - j]: pad dout by (kh-1, kw-1) "
+            "with zeros and correlate with the flipped kernel",
+        )
+        dw = _as_array(name, dw, dw_ref, "dw (shape of w)")
+        _match(
+            name,
+            dw,
+            dw_ref,
+            label + "dw =",
+            [
+                (
+                    dw_ref[::-1, ::-1],
+                    "dw came out flipped: dw = correlate(x, dout, 'valid'), "
+                    "dw[m, n] = sum over (i, j) of dout[i, j] * x[i + m, j + n]",
+                ),
+                (
+                    signal.convolve(x, dout, mode="valid"),
+                    "dout got flipped: a convolution flips its second argument; dw = correlate(x, dout, "
+                    "'valid') slides dout over x unflipped",
+                ),
+                (
+                    dw_ref.T if dw_ref.shape[0] == dw_ref.shape[1] else None,
+                    "dw came out transposed: rows of w move down the rows of x",
+                ),
+            ],
+            "dw[m, n] = sum over (i, j) of dout[i, j] * x[i + m, j + n], a valid correlation of x with dout",
+        )
+        if db is None:
+            fail(
+                name,
+                f"db = {db_ref:.6f} (a number)",
+                None,
+                "you forgot the bias gradient: out = ... + b, so db = dout.sum()",
+            )
+        db_arr = np.asarray(db, dtype=np.float64)
+        if db_arr.shape == dout.shape:
+            fail(
+                name,
+                f"db = {db_ref:.6f} (one number)",
+                f"an array of shape {db_arr.shape}",
+                "the bias is added to every output cell, so its gradient is the SUM of dout: dout.sum()",
+            )
+        if db_arr.size != 1 or not np.isclose(float(db_arr.ravel()[0]), db_ref, atol=1e-8):
+            value = db_arr.ravel()[0] if db_arr.size == 1 else db_arr
+            hint = (
+                "db = dout.sum(): one bias is added to every output cell, so every cell contributes"
+                if np.all(db_arr == 0) or np.isclose(db_arr.ravel()[0], dout.mean())
+                else "db = dout.sum()"
+            )
+            fail(name, f"db = {db_ref:.6f}", value, hint)
+    passed(name, "dx, dw and db match PyTorch autograd on non-square inputs and asymmetric kernels")
+
+
+# ------------------------------------------------------------------------------ avg-pool backward
+def check_avg_pool_backward(avg_pool_backward: Callable[..., Any]) -> None:
+    """``avg_pool_backward(grad_out, x_shape, k, stride)`` returns dL/dx of average pooling."""
+    name = "check_avg_pool_backward"
+    rng = np.random.default_rng(7)
+    cases = [
+        ("2x2 windows, stride 2, a 4x6 input", (4, 6), 2, 2),
+        ("overlapping 3x3 windows, stride 2, a 5x7 input", (5, 7), 3, 2),
+        ("2x2 windows, stride 1, a 4x5 input", (4, 5), 2, 1),
+    ]
+    for case, shape, k, s in cases:
+        h_out, w_out = (shape[0] - k) // s + 1, (shape[1] - k) // s + 1
+        grad_out = rng.integers(1, 10, (h_out, w_out)).astype(np.float64)
+        t = torch.zeros(shape, dtype=torch.float64, requires_grad=True)
+        F.avg_pool2d(t[None, None], k, s).backward(torch.from_numpy(grad_out)[None, None])
+        expected = t.grad.numpy()
+        no_div, overwrite = np.zeros(shape), np.zeros(shape)
+        for i, j, r, c in _windows(shape, k, s):
+            no_div[r : r + k, c : c + k] += grad_out[i, j]
+            overwrite[r : r + k, c : c + k] = grad_out[i, j] / (k * k)
+        got = call_student(name, avg_pool_backward, grad_out.copy(), shape, k, s)
+        got = _as_array(name, got, expected, "grad_x")
+        _match(
+            name,
+            got,
+            expected,
+            f"{case}, grad_out =\n{_fmt(grad_out)}\ngrad_x =",
+            [
+                (
+                    no_div,
+                    "each output is the MEAN of k*k inputs, so each input gets grad_out / (k*k)",
+                ),
+                (
+                    overwrite,
+                    "overlapping windows share cells: add (+=) their contributions, do not overwrite",
+                ),
+                (no_div / k, "divide by the window's area k*k, not by k"),
+            ],
+            "every cell of window (i, j) receives grad_out[i, j] / (k*k); overlapping windows add up",
+        )
+    passed(name, "every cell gets grad / k^2, overlapping windows accumulate")
+
+
+# ------------------------------------------------------------------------------- sigmoid backward
+def check_sigmoid_backward(sigmoid_backward: Callable[..., Any]) -> None:
+    """``sigmoid_backward(grad_out, x)`` returns dL/dx for ``y = sigmoid(x)``."""
+    name = "check_sigmoid_backward"
+    rng = np.random.default_rng(8)
+    x = np.array([[-30.0, -4.0, -1.0, 0.0], [0.5, 2.0, 6.0, 30.0], [-0.2, 0.1, 3.0, -2.5]])
+    grad_out = rng.normal(size=x.shape)
+    t = torch.tensor(x, requires_grad=True)
+    torch.sigmoid(t).backward(torch.from_numpy(grad_out))
+    expected = t.grad.numpy()
+    s = 1 / (1 + np.exp(-x))
+    got = _as_array(
+        name, call_student(name, sigmoid_backward, grad_out.copy(), x.copy()), expected, "grad_x"
+    )
+    _match(
+        name,
+        got,
+        expected,
+        f"x =\n{_fmt(x)}\ngrad_out =\n{_fmt(grad_out)}\ngrad_x =",
+        [
+            (
+                s * (1 - s),
+                "that is the local derivative only: multiply it by grad_out (chain rule)",
+            ),
+            (
+                grad_out * x * (1 - x),
+                "sigma'(x) = sigma(x) * (1 - sigma(x)): apply the formula to sigma(x), not to x",
+            ),
+            (
+                grad_out * s,
+                "sigma'(x) = sigma(x) * (1 - sigma(x)), you left out the (1 - sigma(x)) factor",
+            ),
+            (
+                grad_out * (1 - s**2),
+                "1 - sigma^2 is not it (1 - tanh^2 is tanh's derivative): use sigma * (1 - sigma)",
+            ),
+        ],
+        "grad_x = grad_out * sigma(x) * (1 - sigma(x))",
+        atol=1e-10,
+    )
+    passed(name, "chain rule with sigma'(x) = sigma(x)(1 - sigma(x))")
+
+
+# ----------------------------------------------------------------------------- numerical gradient
+def check_numerical_gradient(numerical_gradient: Callable[..., Any]) -> None:
+    """``numerical_gradient(f, x, eps)`` returns the centred-difference gradient of scalar ``f`` at ``x``."""
+    name = "check_numerical_gradient"
+    rng = np.random.default_rng(9)
+    x = rng.uniform(-1.0, 2.0, size=(3, 4))
+    eps = 1e-5
+    f = lambda v: float(np.sum(np.exp(v)))  # noqa: E731
+    expected = np.exp(x)
+    x_in = x.copy()
+    got = call_student(name, numerical_gradient, f, x_in, eps)
+    got = _as_array(name, got, expected, "gradient (shape of x)")
+    if not np.allclose(x_in, x, atol=1e-12):
+        fail(
+            name,
+            "x unchanged after the call",
+            f"x changed by up to {np.abs(x_in - x).max():.2e}",
+            "restore x[i] to its original value after evaluating f at x[i] + eps and x[i] - eps",
+        )
+    one_sided = np.zeros_like(x)
+    f0 = f(x)
+    for idx in np.ndindex(x.shape):
+        xp = x.copy()
+        xp[idx] += eps
+        one_sided[idx] = (f(xp) - f0) / eps
+    err = float(np.abs(got - expected).max())
+    if err > 1e-7:
+        label = (
+            f"f(x) = sum(exp(x)) on a 3x4 x, eps = {eps}: gradient exp(x) within 1e-7 "
+            f"(largest error here {err:.1e})\n"
+        )
+        _match(
+            name,
+            got,
+            expected,
+            label,
+            [
+                (
+                    one_sided,
+                    "one-sided differences (f(x+eps) - f(x)) / eps have an error of order eps "
+                    "(here ~1e-5); centred ones (f(x+eps) - f(x-eps)) / (2*eps) of order eps^2",
+                ),
+                (2 * expected, "divide the centred difference by 2*eps, not by eps"),
+                (expected / 2, "divide by 2*eps, not by 4*eps (or do not halve twice)"),
+            ],
+            "grad[i] = (f(x with x[i] + eps) - f(x with x[i] - eps)) / (2 * eps) for every index i "
+            "of x, including every row of a 2-D x (np.ndindex(x.shape) or np.nditer)",
+            atol=1e-9,
+        )
+    quad = lambda v: float(np.sum(v[:, :-1] * v[:, 1:]) + np.sum(v**3))  # noqa: E731
+    x2 = rng.normal(size=(2, 5))
+    exp2 = 3 * x2**2
+    exp2[:, :-1] += x2[:, 1:]
+    exp2[:, 1:] += x2[:, :-1]
+    got2 = _as_array(
+        name, call_student(name, numerical_gradient, quad, x2.copy(), eps), exp2, "gradient"
+    )
+    if not np.allclose(got2, exp2, atol=1e-7):
+        fail(
+            name,
+            f"f(x) = sum of neighbour products + sum(x^3): gradient\n{_fmt(exp2)}",
+            _fmt(got2),
+            "perturb one entry at a time and restore it before moving on to the next",
+        )
+    passed(name, f"centred differences, error {err:.1e} on exp, x left unchanged")
