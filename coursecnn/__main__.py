@@ -21,6 +21,7 @@ def main(argv: list[str] | None = None) -> int:
     grd.add_argument("--master", default="notebooks", help="folder of master notebooks")
     grd.add_argument("--out", default=None, help="folder for scores.json, CSV and JUnit XML")
     grd.add_argument("--timeout", type=int, default=120, help="seconds allowed per cell")
+    grd.add_argument("--jobs", type=int, default=1, help="notebooks graded at a time")
 
     args = parser.parse_args(argv)
     if args.command == "info":
