@@ -19,9 +19,13 @@ def show_images(
     cmap: str = "gray",
     suptitle: str | None = None,
     size: float = 1.6,
+    symmetric: bool = False,
 ) -> Figure:
     """Images side by side, ``ncols`` a row; each ``(H, W)`` (shown with ``cmap``) or
-    ``(H, W, 3)``; grey ones share no colour scale unless they are uint8 (0..255)."""
+    ``(H, W, 3)``; grey ones share no colour scale unless they are uint8 (0..255).
+
+    ``symmetric=True`` centres each 2-D panel's colour scale on 0 (``-max|x|`` to ``max|x|``), as
+    signed weights need with a diverging ``cmap`` such as ``"RdBu_r"``."""
     images = list(images)
     if not images:
         raise ValueError("images: expected at least one image, got none")
@@ -42,6 +46,9 @@ def show_images(
             continue
         img = np.asarray(images[i])
         limits = {"vmin": 0, "vmax": 255} if img.dtype == np.uint8 and img.ndim == 2 else {}
+        if symmetric and img.ndim == 2:
+            lim = float(np.abs(img).max()) or 1.0
+            limits = {"vmin": -lim, "vmax": lim}
         ax.imshow(img, cmap=cmap if img.ndim == 2 else None, **limits)
         if titles is not None:
             ax.set_title(titles[i], fontsize=9)

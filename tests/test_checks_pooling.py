@@ -137,6 +137,7 @@ def test_max_pool_backward_mistakes(wrong, hint):
         (lambda x, slope=0.1: (x > 0).astype(float), "not 0"),
         (lambda x, slope=0.1: np.where(x > 0, 1.0, 0.1), "hard-coded"),
         (lambda x, slope=0.1: np.where(x > 0, x, slope * x), "activation itself"),
+        (lambda x, slope=0.1: np.where(x >= 0, 1.0, slope), "x >= 0"),
     ],
 )
 def test_leaky_relu_grad_mistakes(wrong, hint):

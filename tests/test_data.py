@@ -394,6 +394,8 @@ def test_show_images_and_show_kernel():
     assert [ax.get_title() for ax in fig.axes if ax.images] == ["camera", "coffee"]
     with pytest.raises(ValueError, match="titles"):
         plots.show_images([np.zeros((2, 2))], titles=["a", "b"])
+    fig = plots.show_images([np.array([[-1.0, 0.5], [0.0, 0.25]])], cmap="RdBu_r", symmetric=True)
+    assert fig.axes[0].images[0].get_clim() == (-1.0, 1.0)  # 0 sits at the middle of the scale
     k = np.array([[1.0, 0.0, -1.0], [2.0, 0.0, -2.0], [1.0, 0.0, -1.0]])
     fig = plots.show_kernel(k, "Sobel x")
     ax = fig.axes[0]

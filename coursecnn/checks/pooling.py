@@ -250,7 +250,8 @@ def check_max_pool_backward(max_pool_backward: Callable[..., Any]) -> None:
 def check_leaky_relu_grad(leaky_relu_grad: Callable[..., Any]) -> None:
     """``leaky_relu_grad(x, slope)`` returns d/dx max(slope * x, x), element by element."""
     name = "check_leaky_relu_grad"
-    x = np.array([[-3.0, -0.5, 0.25, 2.0], [4.0, -1e-3, 1e-3, -7.0], [0.7, -2.5, 9.0, -0.1]])
+    # x = 0 is included: the exercise asks for `slope` there, as PyTorch's backward gives
+    x = np.array([[-3.0, -0.5, 0.0, 2.0], [4.0, -1e-3, 1e-3, -7.0], [0.7, -2.5, 9.0, -0.1]])
     for slope in (0.1, 0.3):
         t = torch.tensor(x, requires_grad=True)
         F.leaky_relu(t, slope).sum().backward()
@@ -284,8 +285,12 @@ def check_leaky_relu_grad(leaky_relu_grad: Callable[..., Any]) -> None:
                     np.where(x > 0, slope, 1.0),
                     "the two branches are swapped: 1 for x > 0, slope for x < 0",
                 ),
+                (
+                    np.where(x >= 0, 1.0, slope),
+                    "at x = 0 take `slope`, as PyTorch does: test x > 0, not x >= 0",
+                ),
             ],
-            "the derivative is 1 where x > 0 and slope where x < 0",
+            "the derivative is 1 where x > 0 and slope where x <= 0",
         )
     passed(name, "both branches, any slope")
 

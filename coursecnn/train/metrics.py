@@ -1,0 +1,100 @@
+"""Accuracy and the confusion matrix, with a labelled plot of the matrix."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+
+
+def accuracy(logits: torch.Tensor, labels: torch.Tensor) -> float:
+    """The fraction of rows whose largest logit is at the true label.
+
+    logits: (N, K); labels: (N,) integers in ``[0, K)``.
+    """
+    if logits.ndim != 2:
+        raise ValueError(f"logits: expected a 2-D tensor (N, K), got shape {tuple(logits.shape)}")
+    if labels.shape != logits.shape[:1]:
+        raise ValueError(
+            f"labels: expected shape ({logits.shape[0]},), got shape {tuple(labels.shape)}"
+        )
+    if len(labels) == 0:
+        return float("nan")
+    return (logits.argmax(dim=1) == labels).float().mean().item()
+
+
+def confusion_matrix(preds: Any, labels: Any, num_classes: int | None = None) -> np.ndarray:
+    """Counts ``m[true, predicted]``: row ``i`` holds the images whose true class is ``i``.
+
+    preds, labels: (N,) integer class indices. Returns an int64 array (K, K).
+    """
+    preds = np.asarray(preds).astype(np.int64).ravel()
+    labels = np.asarray(labels).astype(np.int64).ravel()
+    if preds.shape != labels.shape:
+        raise ValueError(
+            f"preds: expected the shape of labels {labels.shape}, got shape {preds.shape}"
+        )
+    if num_classes is None:
+        num_classes = int(max(preds.max(initial=-1), labels.max(initial=-1))) + 1
+    for name, arr in (("preds", preds), ("labels", labels)):
+        if arr.size and (arr.min() < 0 or arr.max() >= num_classes):
+            raise ValueError(
+                f"{name}: expected class indices in [0, {num_classes}), "
+                f"got values from {arr.min()} to {arr.max()}"
+            )
+    m = np.zeros((num_classes, num_classes), dtype=np.int64)
+    np.add.at(m, (labels, preds), 1)
+    return m
+
+
+def plot_confusion_matrix(
+    matrix: np.ndarray,
+    class_names: Sequence[str] | None = None,
+    *,
+    title: str = "Confusion matrix",
+    normalize: bool = False,
+    ax: Any = None,
+) -> Any:
+    """Draw ``matrix`` (K, K) with true classes down and predictions across; returns the Figure."""
+    import matplotlib.pyplot as plt
+
+    matrix = np.asarray(matrix)
+    if matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1]:
+        raise ValueError(f"matrix: expected a square 2-D array, got shape {matrix.shape}")
+    k = matrix.shape[0]
+    names = [str(i) for i in range(k)] if class_names is None else [str(c) for c in class_names]
+    if len(names) != k:
+        raise ValueError(f"class_names: expected {k} names, got {len(names)}")
+    shown = matrix.astype(float)
+    if normalize:
+        shown = shown / np.maximum(shown.sum(axis=1, keepdims=True), 1)
+    if ax is None:
+        size = max(4.0, 0.45 * k + 2.5)
+        fig, ax = plt.subplots(figsize=(size + 1, size))
+    else:
+        fig = ax.figure
+    im = ax.imshow(shown, cmap="Blues")
+    fig.colorbar(im, ax=ax, label="fraction of the true class" if normalize else "images")
+    ax.set_xticks(range(k), names, rotation=45 if max(map(len, names)) > 2 else 0, ha="right")
+    ax.set_yticks(range(k), names)
+    ax.set_xlabel("predicted class")
+    ax.set_ylabel("true class")
+    ax.set_title(title)
+    if k <= 12:
+        hi = shown.max() if shown.size else 0
+        for i in range(k):
+            for j in range(k):
+                text = f"{shown[i, j]:.2f}" if normalize else f"{matrix[i, j]:d}"
+                ax.text(
+                    j,
+                    i,
+                    text,
+                    ha="center",
+                    va="center",
+                    fontsize=8,
+                    color="white" if shown[i, j] > 0.6 * hi else "black",
+                )
+    fig.tight_layout()
+    return fig

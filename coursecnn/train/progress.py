@@ -1,0 +1,60 @@
+"""A progress bar that is a widget in Jupyter and text in a terminal, and live learning curves."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def progress_bar(total: int | None, *, enabled: bool = True, desc: str = "training") -> Any:
+    """A ``tqdm.auto`` bar (notebook-aware); a do-nothing stand-in when ``enabled`` is False."""
+    if not enabled:
+        return _NoBar()
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, unit="batch", dynamic_ncols=True, leave=True)
+
+
+class _NoBar:
+    def update(self, n: int = 1) -> None:
+        pass
+
+    def set_postfix_str(self, s: str = "", refresh: bool = True) -> None:
+        pass
+
+    def set_description_str(self, s: str = "", refresh: bool = True) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def in_notebook() -> bool:
+    """True inside a Jupyter kernel (where figures can be redrawn in place)."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    return shell is not None and type(shell).__name__ == "ZMQInteractiveShell"
+
+
+class LivePlot:
+    """Redraws ``history.plot()`` in one notebook output after every epoch; silent elsewhere."""
+
+    def __init__(self, title: str = "Learning curves") -> None:
+        self.title = title
+        self._handle: Any = None
+        self._active = in_notebook()
+
+    def update(self, history: Any) -> None:
+        if not self._active:
+            return
+        import matplotlib.pyplot as plt
+        from IPython.display import display
+
+        fig = history.plot(title=self.title)
+        if self._handle is None:
+            self._handle = display(fig, display_id=True)
+        else:
+            self._handle.update(fig)
+        plt.close(fig)
