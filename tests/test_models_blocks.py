@@ -21,14 +21,7 @@ from coursecnn.models import (
     vgg,
 )
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """One CPU thread: tiny models gain nothing from more, and a shared machine loses a lot."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 INCEPTION_3A = (192, 64, 96, 128, 16, 32, 32)  # GoogLeNet Table 1, inception (3a)

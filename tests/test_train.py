@@ -34,13 +34,7 @@ from coursecnn.train import (
 matplotlib.use("Agg")
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """One CPU thread: tiny models gain nothing from more, and a shared machine loses a lot."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def blobs(n: int = 256, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:

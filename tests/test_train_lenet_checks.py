@@ -10,13 +10,7 @@ from coursecnn.checks import CheckFailed
 from coursecnn.checks import lenet as checks
 from coursecnn.models import lenet5
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def mlp_count(input_size, hidden, num_classes):
