@@ -73,6 +73,15 @@ class Explorer:
     _widget: widgets.Widget
     figure: widgets.Image
     _live: bool = False
+    _busy: bool = False  # set while a callback changes several controls; they recompute once
+
+    def update(self) -> None:
+        raise NotImplementedError
+
+    def _on_change(self, change) -> None:
+        """What every control observes: recompute (and redraw) unless a batch change is on."""
+        if not self._busy:
+            self.update()
 
     @property
     def widget(self) -> widgets.Widget:

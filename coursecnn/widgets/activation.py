@@ -105,10 +105,6 @@ class ActivationExplorer(Explorer):
             self._busy = False
         self.update()
 
-    def _on_change(self, change) -> None:
-        if not self._busy:
-            self.update()
-
     def update(self) -> None:
         """Recompute ``y`` and ``dy`` from the controls, and redraw."""
         self.y, self.dy = compute(self.function.value, self.x, self.param.value)

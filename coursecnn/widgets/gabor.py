@@ -92,9 +92,6 @@ class GaborExplorer(Explorer):
         )
         self.update()
 
-    def _on_change(self, change) -> None:
-        self.update()
-
     def update(self) -> None:
         """Recompute ``kernel`` and ``response`` from the controls, and redraw."""
         size = self.size.value

@@ -222,10 +222,6 @@ class KernelLab(Explorer):
             self._busy = False
         self.update()
 
-    def _on_change(self, change) -> None:
-        if not self._busy:
-            self.update()
-
     # --- compute and draw --------------------------------------------------------------------
     def update(self) -> None:
         """Recompute ``kernel``, ``output`` and ``shape_text`` from the controls, and redraw."""

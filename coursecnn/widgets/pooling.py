@@ -111,9 +111,6 @@ class PoolingExplorer(Explorer):
         )
         self.update()
 
-    def _on_change(self, change) -> None:
-        self.update()
-
     def update(self) -> None:
         """Recompute the pooled outputs and ``changed`` from the controls, and redraw."""
         k, s = self.kernel_size.value, self.stride.value
