@@ -85,6 +85,33 @@ def _im2col(x, kernel_size, stride, padding, dilation, scratch: bool) -> np.ndar
     return cols.reshape(c * kh * kw, n * oh * ow)
 
 
+def _im2col_wide(xp: np.ndarray, kernel, dilation, oh: int) -> np.ndarray:
+    """Stride-1 columns of an already padded ``xp`` (N, C, Hp, Wp), each output row Wp wide.
+
+    Returns the scratch array (C*KH*KW, N*OH*Wp); columns (n, oh, ow) with ``ow >= OW`` are junk
+    (they wrap into the next row) and must be dropped from the product. Trick: for a fixed tap
+    and image, the OH*Wp values are one contiguous run of ``xp``, so the copy moves long runs
+    instead of OW-long rows (LeNet conv2: runs of 140, not 10, values).
+    """
+    n, c, hp, wp = xp.shape
+    kh, kw = kernel
+    dh, dw = dilation
+    tail = dw * (kw - 1)  # the last tap's run overshoots the array by this many values
+    flat = _scratch("wide_x", (xp.size + tail,), xp.dtype)
+    flat[: xp.size].reshape(xp.shape)[...] = xp
+    flat[xp.size :] = 0
+    s = flat.itemsize
+    view = as_strided(
+        flat,
+        shape=(c, kh, kw, n, oh * wp),
+        strides=(hp * wp * s, dh * wp * s, dw * s, c * hp * wp * s, s),
+        writeable=False,
+    )
+    cols = _scratch("cols", view.shape, xp.dtype)
+    np.copyto(cols, view)
+    return cols.reshape(c * kh * kw, n * oh * wp)
+
+
 def col2im(cols, x_shape, kernel_size, stride=1, padding=0, dilation=1) -> np.ndarray:
     """Add columns back onto the image they were taken from: the adjoint of ``im2col``.
 
