@@ -1,15 +1,18 @@
-"""Figures the notebooks share: a row or grid of images, a labelled sample, a kernel's values.
+"""Figures the notebooks share: a row or grid of images, a labelled sample, a kernel's values,
+several runs' learning curves side by side.
 
 Each function draws one labelled figure and returns it (``matplotlib.figure.Figure``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
+
+from coursecnn.train.history import History
 
 
 def show_images(
@@ -100,5 +103,42 @@ def show_kernel(kernel: np.ndarray, title: str = "kernel", cmap: str = "RdBu_r")
     ax.set_ylabel("row i")
     ax.set_title(title)
     fig.colorbar(im, ax=ax, shrink=0.8, label="weight")
+    fig.tight_layout()
+    return fig
+
+
+def plot_histories(
+    runs: Mapping[str, History],
+    title: str = "Learning curves",
+    val: bool = True,
+    ylabel: str = "cross-entropy loss",
+) -> Figure:
+    """Several runs' learning curves on shared axes: loss (left) and accuracy (right).
+
+    runs: ``{label: History}``, one colour a run; training solid with circles, validation
+    dashed with squares (``val=False`` or a run without validation: training only).
+    """
+    runs = dict(runs)
+    if not runs:
+        raise ValueError("runs: expected at least one {label: History}, got none")
+    for label, h in runs.items():
+        if not isinstance(h, History) or not len(h):
+            raise ValueError(f"runs[{label!r}]: expected a History with epochs, got {h!r}")
+    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(11, 3.8))
+    for label, h in runs.items():
+        (line,) = ax_loss.plot(h.epochs, h.train_loss, "o-", ms=3, label=f"{label}, training")
+        colour = line.get_color()
+        ax_acc.plot(h.epochs, [100 * a for a in h.train_acc], "o-", ms=3, color=colour,
+                    label=f"{label}, training")  # fmt: skip
+        if val and h.has_val:
+            ax_loss.plot(h.epochs, h.val_loss, "s--", ms=3, color=colour,
+                         label=f"{label}, validation")  # fmt: skip
+            ax_acc.plot(h.epochs, [100 * a for a in h.val_acc], "s--", ms=3, color=colour,
+                        label=f"{label}, validation")  # fmt: skip
+    ax_loss.set(xlabel="epoch", ylabel=ylabel, title=f"{title}: loss")
+    ax_acc.set(xlabel="epoch", ylabel="accuracy (%)", title=f"{title}: accuracy")
+    for ax in (ax_loss, ax_acc):
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
     fig.tight_layout()
     return fig

@@ -405,6 +405,31 @@ def test_show_images_and_show_kernel():
         plots.show_kernel(np.zeros(3))
 
 
+def test_plot_histories_draws_every_run_training_and_validation():
+    from coursecnn.train import History
+
+    def run(losses, with_val):
+        h = History()
+        for i, loss in enumerate(losses):
+            val = float("nan") if not with_val else loss + 0.1
+            h.append(train_loss=loss, train_acc=0.5 + 0.1 * i, val_loss=val, val_acc=0.4,
+                     epoch_time=1.0, images_per_sec=10.0)  # fmt: skip
+        return h
+
+    fig = plots.plot_histories({"a": run([1.0, 0.5], True), "b": run([2.0, 1.0, 0.7], False)})
+    ax_loss, ax_acc = fig.axes
+    labels = [line.get_label() for line in ax_loss.lines]
+    assert labels == ["a, training", "a, validation", "b, training"]
+    assert list(ax_loss.lines[2].get_ydata()) == [2.0, 1.0, 0.7]
+    assert list(ax_acc.lines[1].get_ydata()) == [40.0, 40.0]  # accuracy in percent
+    assert ax_loss.lines[0].get_color() == ax_loss.lines[1].get_color()
+    assert ax_loss.get_xlabel() == "epoch" and "accuracy" in ax_acc.get_ylabel()
+    with pytest.raises(ValueError, match="runs"):
+        plots.plot_histories({})
+    with pytest.raises(ValueError, match=r"runs\['x'\]"):
+        plots.plot_histories({"x": History()})
+
+
 def test_data_readme_and_manifest_are_consistent_json():
     assert json.loads(samples.MANIFEST.read_text()) == samples.manifest()
     assert re.search(r"build_data\.py", (ROOT / "data" / "README.md").read_text())
