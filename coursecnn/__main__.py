@@ -1,4 +1,4 @@
-"""Command line: ``python -m coursecnn {info,release,grade} ...``."""
+"""Command line: ``python -m coursecnn {info,release,grade,workspace,check} ...``."""
 
 from __future__ import annotations
 
@@ -23,6 +23,18 @@ def main(argv: list[str] | None = None) -> int:
     grd.add_argument("--timeout", type=int, default=120, help="seconds allowed per cell")
     grd.add_argument("--jobs", type=int, default=1, help="notebooks graded at a time")
 
+    wsp = sub.add_parser("workspace", help="release new notebooks into the student's work folder")
+    wsp.add_argument("--master", default="notebooks", help="folder of master notebooks")
+    wsp.add_argument("--work", default="my_course", help="the student's work folder")
+    wsp.add_argument("--fresh", metavar="NOTEBOOK", default=None,
+                     help="a fresh copy of one notebook (the old one is kept, renamed)")  # fmt: skip
+
+    chk = sub.add_parser("check", help="the graded checks of the student's own notebooks")
+    chk.add_argument("notebooks", nargs="*", help="e.g. 03 or 03_pooling_and_activations")
+    chk.add_argument("--work", default="my_course", help="the student's work folder")
+    chk.add_argument("--master", default="notebooks", help="folder of master notebooks")
+    chk.add_argument("--timeout", type=int, default=600, help="seconds allowed per cell")
+
     args = parser.parse_args(argv)
     if args.command == "info":
         from coursecnn.info import main as info_main
@@ -32,6 +44,10 @@ def main(argv: list[str] | None = None) -> int:
         from coursecnn.grading.release import main as release_main
 
         return release_main(args)
+    if args.command in ("workspace", "check"):
+        from coursecnn.grading.workspace import main as workspace_main
+
+        return workspace_main(args)
     from coursecnn.grading.grade import main as grade_main
 
     return grade_main(args)

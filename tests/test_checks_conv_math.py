@@ -117,6 +117,18 @@ def test_convolve_true_mistakes(wrong, hint):
             lambda n, k, stride=1, padding=0, dilation=1: -(-(n + 2 * padding - k) // stride) + 1,
             "round down",
         ),
+        (  # right for 3x3 kernels only: span k + 2(d - 1)
+            lambda n, k, stride=1, padding=0, dilation=1: (
+                (n + 2 * padding - k - 2 * (dilation - 1)) // stride + 1
+            ),
+            "3x3 kernels only",
+        ),
+        (  # right for 3x3 kernels only: span 2d + 1
+            lambda n, k, stride=1, padding=0, dilation=1: (
+                (n + 2 * padding - 2 * dilation - 1) // stride + 1
+            ),
+            "3x3 kernels only",
+        ),
     ],
 )
 def test_output_size_mistakes(wrong, hint):

@@ -96,6 +96,17 @@ def test_match_template_mistakes(wrong, hint):
         fc.check_match_template(wrong)
 
 
+def _stops_one_short(im, t):  # range(H - h) instead of range(H - h + 1)
+    score = signal.correlate2d(im, t - t.mean(), mode="valid")[:-1, :-1]
+    r, c = np.unravel_index(score.argmax(), score.shape)
+    return int(r), int(c)
+
+
+def test_match_template_misses_the_last_window():
+    with pytest.raises(CheckFailed, match="last window was never scored"):
+        fc.check_match_template(_stops_one_short)
+
+
 def test_tie_goes_to_the_first():
     def last_best(im, t):
         score = signal.correlate2d(im, t - t.mean(), mode="valid")

@@ -98,11 +98,26 @@ def _avg_overwrite(grad_out, x_shape, k, stride):
     return dx
 
 
+def _avg_window_shaped(grad_out, x_shape, k, stride):  # sized by the windows, not by x
+    h = (grad_out.shape[0] - 1) * stride + k
+    w = (grad_out.shape[1] - 1) * stride + k
+    return avg_pool_backward(grad_out, (h, w), k, stride)
+
+
+def _avg_kron(grad_out, x_shape, k, stride):  # right when stride == k and nothing is left over
+    dx = np.zeros(x_shape)
+    up = np.kron(grad_out, np.ones((k, k))) / k**2
+    dx[: up.shape[0], : up.shape[1]] = up[: x_shape[0], : x_shape[1]]
+    return dx
+
+
 @pytest.mark.parametrize(
     ("wrong", "hint"),
     [
         (lambda g, sh, k, s: avg_pool_backward(g, sh, k, s) * k * k, "MEAN"),
         (_avg_overwrite, "do not overwrite"),
+        (_avg_window_shaped, "no window covers"),
+        (_avg_kron, None),
     ],
 )
 def test_avg_pool_backward_mistakes(wrong, hint):
@@ -132,6 +147,20 @@ def _one_sided(f, x, eps=1e-5):
     return grad
 
 
+def _rows_and_columns_only(f, x, eps=1e-5):  # two loops: right for 2-D x only
+    grad = np.zeros(x.shape)
+    for i in range(x.shape[0]):
+        for j in range(x.shape[1]):
+            old = x[i, j]
+            x[i, j] = old + eps
+            fp = f(x)
+            x[i, j] = old - eps
+            fm = f(x)
+            x[i, j] = old
+            grad[i, j] = (fp - fm) / (2 * eps)
+    return grad
+
+
 def _no_restore(f, x, eps=1e-5):
     grad = np.zeros_like(x)
     for idx in np.ndindex(x.shape):
@@ -148,8 +177,14 @@ def _no_restore(f, x, eps=1e-5):
         (_one_sided, "one-sided"),
         (_no_restore, "restore"),
         (lambda f, x, eps=1e-5: 2 * numerical_gradient(f, x, eps), "not by eps"),
+        (lambda f, x, eps=1e-5: numerical_gradient(f, x, 1e-5), "the eps that is passed in"),
     ],
 )
 def test_numerical_gradient_mistakes(wrong, hint):
     with pytest.raises(CheckFailed, match=hint):
         cg.check_numerical_gradient(wrong)
+
+
+def test_numerical_gradient_needs_x_of_any_shape():
+    with pytest.raises((CheckFailed, IndexError, ValueError)):
+        cg.check_numerical_gradient(_rows_and_columns_only)

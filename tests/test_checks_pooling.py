@@ -100,6 +100,12 @@ def _backward_every_cell(grad_out, x, k, stride):
     return dx
 
 
+def _backward_window_shaped(grad_out, x, k, stride):  # sized by the windows, not by x
+    h = (grad_out.shape[0] - 1) * stride + k
+    w = (grad_out.shape[1] - 1) * stride + k
+    return max_pool_backward(grad_out, x[:h, :w], k, stride)
+
+
 def _backward_overwrite(grad_out, x, k, stride):
     dx = np.zeros_like(x, dtype=float)
     for i, j, win in _windows(x, k, stride):
@@ -124,11 +130,20 @@ def _backward_mask_all_ties(grad_out, x, k, stride):
         (_backward_overwrite, "do not overwrite"),
         (_backward_mask_all_ties, "every tied cell"),
         (lambda g, x, k, s: np.zeros((1, 1)), "shape"),
+        (_backward_window_shaped, "no window covers"),
     ],
 )
 def test_max_pool_backward_mistakes(wrong, hint):
     with pytest.raises(CheckFailed, match=hint):
         cp.check_max_pool_backward(wrong)
+
+
+def _leaky_two_loops(x, slope=0.1):  # right for 2-D x only
+    out = np.empty(x.shape)
+    for i in range(x.shape[0]):
+        for j in range(x.shape[1]):
+            out[i, j] = 1.0 if x[i, j] > 0 else slope
+    return out
 
 
 @pytest.mark.parametrize(
@@ -175,3 +190,8 @@ def test_torch_tie_rule_is_first_max_in_row_major_order():
     np.testing.assert_array_equal(
         cp._torch_max_pool_backward(g, x, 2, 1), max_pool_backward(g, x, 2, 1)
     )
+
+
+def test_leaky_relu_grad_needs_x_of_any_shape():
+    with pytest.raises((CheckFailed, IndexError, ValueError)):
+        cp.check_leaky_relu_grad(_leaky_two_loops)

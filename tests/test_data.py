@@ -22,7 +22,7 @@ from coursecnn.data import full, samples
 from coursecnn.data.idx import read_idx, write_idx
 
 ROOT = Path(__file__).resolve().parents[1]
-SIZES = {"digits": (4000, 1000), "fashion_mnist": (10000, 2000)}
+SIZES = {"digits": (4000, 500), "fashion_mnist": (10000, 2000)}
 LOADERS = {"digits": data.digits, "fashion_mnist": data.fashion_mnist}
 
 
@@ -45,6 +45,20 @@ def test_sample_train_and_test_share_no_image(name):
     x_test, _ = LOADERS[name]("test")
     train_rows = {row.tobytes() for row in x_train.reshape(len(x_train), -1)}
     assert not any(row.tobytes() in train_rows for row in x_test.reshape(len(x_test), -1))
+
+
+def test_digits_check_split_is_the_other_half_of_the_held_out_digits():
+    x_check, y_check = data.digits("check")
+    assert x_check.shape == (500, 28, 28) and np.array_equal(np.bincount(y_check), np.full(10, 50))
+    rows = {
+        split: {r.tobytes() for r in data.digits(split)[0].reshape(-1, 784)}
+        for split in ("train", "test", "check")
+    }
+    assert not rows["check"] & rows["test"] and not rows["check"] & rows["train"]
+    stored = np.load(data.SHIPPED_DIR / "digits.npz")["x_test"].reshape(-1, 784)
+    assert rows["check"] | rows["test"] == {r.tobytes() for r in stored}  # the 1,000 held out
+    with pytest.raises(ValueError, match="no 'check' split"):
+        data.fashion_mnist("check")
 
 
 def test_samples_return_fresh_copies():
@@ -354,12 +368,12 @@ def test_loader_is_seeded_and_batched():
     first = [yb for _, yb in data.loader(x, y, batch_size=100, shuffle=True, seed=3)]
     again = [yb for _, yb in data.loader(x, y, batch_size=100, shuffle=True, seed=3)]
     other = [yb for _, yb in data.loader(x, y, batch_size=100, shuffle=True, seed=4)]
-    assert len(first) == 10 and all(a.equal(b) for a, b in zip(first, again, strict=True))
+    assert len(first) == 5 and all(a.equal(b) for a, b in zip(first, again, strict=True))
     assert not all(a.equal(b) for a, b in zip(first, other, strict=True))
     xb, _ = next(iter(data.loader(x, y, batch_size=7)))
     assert xb.shape == (7, 1, 28, 28)
     ds = data.to_dataset(x, y)
-    assert len(data.loader(ds, batch_size=250)) == 4
+    assert len(data.loader(ds, batch_size=125)) == 4
     with pytest.raises(ValueError, match="labels"):
         data.loader(x)
 
@@ -367,7 +381,7 @@ def test_loader_is_seeded_and_batched():
 def test_train_test_loaders_share_the_training_stats():
     train, test = data.train_test_loaders("digits", batch_size=500, pad_to=32)
     xb, yb = next(iter(train))
-    assert xb.shape == (500, 1, 32, 32) and len(test.dataset) == 1000
+    assert xb.shape == (500, 1, 32, 32) and len(test.dataset) == 500
     mean, std = data.stats(data.digits("train")[0])
     x_test = data.digits("test")[0]
     expected = (x_test[0].astype(np.float32) / 255 - mean) / std

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -71,7 +72,7 @@ def test_lenet5_passes_zoo_and_hand_built(capsys):
 @pytest.mark.parametrize(
     "model, message",
     [
-        (None, "has not set"),
+        (None, "not yet answered"),
         ("lenet", "nn.Sequential"),
         (by_hand(pool=nn.MaxPool2d), "average pooling"),
         (by_hand(act=nn.ReLU), "tanh"),
@@ -85,24 +86,104 @@ def test_lenet5_names_mistakes(model, message):
         checks.check_lenet5(model)
 
 
+def test_lenet5_refuses_layers_out_of_place():
+    def seq(*layers):
+        return nn.Sequential(*layers)
+
+    c1, c3, c5 = (
+        (lambda: nn.Conv2d(1, 6, 5, padding=2)),
+        (lambda: nn.Conv2d(6, 16, 5)),
+        (lambda: nn.Conv2d(16, 120, 5)),
+    )
+    pool_then_tanh = seq(c1(), nn.AvgPool2d(2), nn.Tanh(), c3(), nn.AvgPool2d(2), nn.Tanh(),
+                         c5(), nn.Tanh(), nn.Flatten(), nn.Linear(120, 84), nn.Tanh(),
+                         nn.Linear(84, 10))  # fmt: skip
+    tanh_moved_to_output = seq(c1(), nn.Tanh(), nn.AvgPool2d(2), c3(), nn.Tanh(), nn.AvgPool2d(2),
+                               c5(), nn.Flatten(), nn.Linear(120, 84), nn.Tanh(),
+                               nn.Linear(84, 10), nn.Tanh())  # fmt: skip
+    for model in (pool_then_tanh, tanh_moved_to_output):
+        with pytest.raises(CheckFailed, match="out of place"):
+            checks.check_lenet5(model)
+
+    class Shuffled(nn.Module):  # registered in LeNet-5's order, called in another
+        def __init__(self):
+            super().__init__()
+            self.body = by_hand()
+
+        def forward(self, x):
+            b = self.body
+            h = b[2](b[1](b[0](x)))
+            h = b[4](b[5](b[3](h)))  # pool before tanh in the second stage
+            return b[11](b[10](b[9](b[8](b[7](b[6](h))))))
+
+    with pytest.raises(CheckFailed, match="out of place"):
+        checks.check_lenet5(Shuffled())
+    summed = by_hand()  # right order and shapes, but S2 sums its windows instead of averaging
+    summed[2] = nn.AvgPool2d(2, divisor_override=1)
+    with pytest.raises(CheckFailed, match="settings differ"):
+        checks.check_lenet5(summed)
+
+
 def test_accuracy_passes_and_names_mistakes():
     checks.check_accuracy(lambda z, y: (z.argmax(1) == y).float().mean().item())
-    checks.check_accuracy(lambda z, y: (z.argmax(1) == y).float().mean())  # a 0-d tensor is fine
+    checks.check_accuracy(lambda z, y: float((z.argmax(1) == y).double().mean()))
+    checks.check_accuracy(lambda z, y: np.mean(z.argmax(1).numpy() == y.numpy()))  # np.float64
     for func, message in [
         (lambda z, y: (z.argmax(1) == y).sum().item(), "number of correct rows"),
         (lambda z, y: 100 * (z.argmax(1) == y).float().mean().item(), "not percent"),
         (lambda z, y: (z.argmax(1) != y).float().mean().item(), "error rate"),
         (lambda z, y: None, "a number"),
+        (lambda z, y: (z.argmax(1) == y).float().mean(), "tensor is not a float"),
+        (lambda z, y: int((z.argmax(1) == y).sum()) // len(y), "integer division"),
     ]:
         with pytest.raises(CheckFailed, match=message):
             checks.check_accuracy(func)
 
 
 def test_test_accuracy_fails_untrained_and_none():
-    with pytest.raises(CheckFailed, match="has not set"):
+    with pytest.raises(CheckFailed, match="not yet answered"):
         checks.check_test_accuracy(None)
     torch.manual_seed(0)
-    with pytest.raises(CheckFailed, match="test accuracy >= 97%"):
+    with pytest.raises(CheckFailed, match="accuracy >= 97% on the 500 held-out digits"):
         checks.check_test_accuracy(lenet5(input_size=28))
     with pytest.raises(CheckFailed, match="28x28"):
         checks.check_test_accuracy(lenet5())  # a 32x32 LeNet-5 cannot take the digits
+
+
+def test_leak_p_value_is_uniform_for_exchangeable_losses_and_tiny_for_memorised_ones():
+    rng = np.random.default_rng(0)
+    pooled = rng.exponential(0.05, size=1000) * (rng.random(1000) < 0.98) + (
+        rng.random(1000) < 0.02
+    ) * rng.uniform(1, 8, 1000)
+    ps = [checks.leak_p_value(*np.split(rng.permutation(pooled), 2)) for _ in range(20)]
+    assert min(ps) > 0.01 and max(ps) > 0.3  # honest halves: no alarm
+    seen, unseen = pooled[:500] * 0.05, pooled[500:]  # memorised: every loss much smaller
+    assert checks.leak_p_value(seen, unseen) < checks.LEAK_P
+    assert checks.leak_p_value(seen, unseen) == checks.leak_p_value(seen, unseen)  # seeded
+
+
+class Memoriser(nn.Module):
+    """Perfect on the handed-out test digits (looked up), a fixed guess elsewhere."""
+
+    def __init__(self):
+        super().__init__()
+        from coursecnn.data import digits, stats
+
+        mean, std = stats(digits("train")[0])
+        x, y = checks._digit_batches("test", mean, std)
+        self.register_buffer("keys", x.flatten(1))
+        self.register_buffer("labels", y)
+        self.scale = nn.Parameter(torch.ones(()))
+
+    def forward(self, x):
+        d = torch.cdist(x.flatten(1), self.keys)
+        hit = d.min(dim=1).values < 1e-4
+        logits = torch.zeros(len(x), 10)
+        logits[hit] = 20.0 * nn.functional.one_hot(self.labels[d.argmin(dim=1)[hit]], 10).float()
+        logits[~hit, 0] = 1.0
+        return logits * self.scale
+
+
+def test_test_accuracy_refuses_a_model_trained_on_the_test_digits():
+    with pytest.raises(CheckFailed, match="trained on the test digits"):
+        checks.check_test_accuracy(Memoriser())

@@ -28,6 +28,11 @@ def fail(check: str, expected: Any, got: Any, mistake: str) -> None:
     )
 
 
+def not_answered(check: str, what: str) -> None:
+    """Raise ``CheckFailed`` saying the exercise has not been answered yet, and what to do."""
+    raise CheckFailed(f"\n[{check}] not yet answered: {what}.")
+
+
 def passed(check: str, detail: str = "") -> None:
     """Print the line a student sees when a check passes."""
     print(f"[{check}] passed" + (f": {detail}" if detail else ""))

@@ -150,6 +150,11 @@ OUTPUT_SIZE_CASES = [
     (9, 3, 2, 2, 3),
     (6, 1, 1, 0, 1),
     (5, 5, 2, 0, 1),
+    # dilation with kernels other than 3x3 (a formula right for k = 3 only fails here)
+    (15, 5, 1, 0, 2),
+    (20, 2, 3, 1, 4),
+    (11, 4, 2, 3, 2),
+    (32, 7, 2, 3, 3),
 ]
 
 
@@ -182,6 +187,15 @@ def _size_mistakes() -> list[tuple[Callable, str]]:
         (
             lambda n, k, s, p, d: (n + 2 * p - d * k) // s + 1,
             "off by one: the dilated span is d*(k-1)+1, not d*k",
+        ),
+        (
+            lambda n, k, s, p, d: (n + 2 * p - k - 2 * (d - 1)) // s + 1,
+            "right for 3x3 kernels only: dilation d adds d-1 gaps between each of the k-1 pairs "
+            "of neighbouring taps, so the span is d*(k-1)+1, not k + 2*(d-1)",
+        ),
+        (
+            lambda n, k, s, p, d: (n + 2 * p - 2 * d - 1) // s + 1,
+            "right for 3x3 kernels only: the span of a dilated kernel is d*(k-1)+1 for any k",
         ),
         (
             lambda n, k, s, p, d: (n + 2 * p - d * (k - 1) - 1) // s + 2,

@@ -127,6 +127,11 @@ def _template_cases() -> list[tuple[str, np.ndarray, np.ndarray]]:
     img[12:15, 3:7] = tpl
     img[4:7, 20:24] = tpl
     cases.append(("two exact copies of the template (a tie)", img, tpl))
+    # 4. The best window is the last one: bottom-right corner (a loop that stops one short misses it).
+    img = 0.2 * rng.random((17, 21))
+    tpl = rng.random((5, 4))
+    img[-5:, -4:] = tpl
+    cases.append(("the template in the bottom-right corner (the last valid window)", img, tpl))
     return cases
 
 
@@ -152,6 +157,11 @@ def check_match_template(match_template: Callable) -> None:
         th, tw = template.shape
         if got_t == (want[0] + th // 2, want[1] + tw // 2):
             why = "returned the centre of the window; return its top-left corner"
+        elif want == (score.shape[0] - 1, score.shape[1] - 1):
+            why = (
+                "the last window was never scored: an image of H rows has H - h + 1 windows "
+                "down (range(H - h + 1)), and likewise across"
+            )
         elif got_t == (want[1], want[0]):
             why = "row and column swapped: return (row, col)"
         elif got_t == _argmax2d(_score(image, template, zero_mean=False)):
@@ -170,7 +180,11 @@ def check_match_template(match_template: Callable) -> None:
         else:
             why = "take np.unravel_index(np.argmax(score), score.shape) of the 'valid' score map"
         fail(check, f"{want} on {desc}", got_t, why)
-    passed(check, "found a crop of a real photo, ignored a bright block, broke a tie row-major")
+    passed(
+        check,
+        "found a crop of a real photo, ignored a bright block, broke a tie row-major, "
+        "reached the last window",
+    )
 
 
 # ---------------------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from scipy import signal
 
 from coursecnn.checks._report import call_student, fail, passed
-from coursecnn.checks.pooling import _as_array, _fmt, _match, _windows
+from coursecnn.checks.pooling import _as_array, _fmt, _match, _windows, fail_if_window_shaped
 
 __all__ = [
     "check_conv_backward",
@@ -139,6 +139,24 @@ def check_avg_pool_backward(avg_pool_backward: Callable[..., Any]) -> None:
         ("2x2 windows, stride 2, a 4x6 input", (4, 6), 2, 2),
         ("overlapping 3x3 windows, stride 2, a 5x7 input", (5, 7), 3, 2),
         ("2x2 windows, stride 1, a 4x5 input", (4, 5), 2, 1),
+        (
+            "2x2 windows, stride 2, a 5x7 input: the last row and column are in no window",
+            (5, 7),
+            2,
+            2,
+        ),
+        (
+            "3x3 windows, stride 3, a 7x8 input: the last row and two columns are in no window",
+            (7, 8),
+            3,
+            3,
+        ),
+        (
+            "overlapping 3x3 windows, stride 2, a 6x8 input: the last row and column are left over",
+            (6, 8),
+            3,
+            2,
+        ),
     ]
     for case, shape, k, s in cases:
         h_out, w_out = (shape[0] - k) // s + 1, (shape[1] - k) // s + 1
@@ -151,6 +169,7 @@ def check_avg_pool_backward(avg_pool_backward: Callable[..., Any]) -> None:
             no_div[r : r + k, c : c + k] += grad_out[i, j]
             overwrite[r : r + k, c : c + k] = grad_out[i, j] / (k * k)
         got = call_student(name, avg_pool_backward, grad_out.copy(), shape, k, s)
+        fail_if_window_shaped(name, got, shape, k, s)
         got = _as_array(name, got, expected, "grad_x")
         _match(
             name,
@@ -170,7 +189,9 @@ def check_avg_pool_backward(avg_pool_backward: Callable[..., Any]) -> None:
             ],
             "every cell of window (i, j) receives grad_out[i, j] / (k*k); overlapping windows add up",
         )
-    passed(name, "every cell gets grad / k^2, overlapping windows accumulate")
+    passed(
+        name, "every cell gets grad / k^2, overlapping windows accumulate, cells in no window get 0"
+    )
 
 
 # ------------------------------------------------------------------------------- sigmoid backward
@@ -280,4 +301,26 @@ def check_numerical_gradient(numerical_gradient: Callable[..., Any]) -> None:
             _fmt(got2),
             "perturb one entry at a time and restore it before moving on to the next",
         )
-    passed(name, f"centred differences, error {err:.1e} on exp, x left unchanged")
+    cube = lambda v: float(np.sum(v**3))  # noqa: E731
+    for shape, step in (((7,), 1e-2), ((2, 3, 2), 0.05)):  # 1-D and 3-D x, a large eps
+        x3 = rng.normal(size=shape)
+        # for a cubic the centred difference is exact up to eps^2: (x+e)^3 - (x-e)^3 = 6x^2 e + 2e^3
+        want = 3 * x3**2 + step**2
+        got3 = call_student(name, numerical_gradient, cube, x3.copy(), step)
+        got3 = _as_array(name, got3, want, f"gradient (x of shape {shape})")
+        if not np.allclose(got3, want, atol=1e-8, rtol=1e-8):
+            hard_coded = 3 * x3**2 + 1e-10
+            fail(
+                name,
+                f"f(x) = sum(x^3) on x of shape {shape}, eps = {step}: (f(x+eps) - f(x-eps)) / "
+                f"(2 eps) = 3x^2 + eps^2 =\n{_fmt(want)}",
+                _fmt(got3),
+                "use the eps that is passed in, not a fixed step"
+                if np.allclose(got3, hard_coded, atol=1e-8)
+                else "perturb every entry of an x of any shape: loop over np.ndindex(x.shape)",
+            )
+    passed(
+        name,
+        f"centred differences with the given eps, x of any shape, error {err:.1e} on exp, "
+        "x left unchanged",
+    )

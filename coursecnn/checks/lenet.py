@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from coursecnn.checks._report import call_student, fail, passed
+from coursecnn.checks._report import call_student, fail, not_answered, passed
 
 __all__ = [
     "check_mlp_param_count",
@@ -113,12 +113,7 @@ def check_lenet5(model: Any) -> None:
     """``model``: LeNet-5 for 1x28x28 digits, tanh and 2x2 average pooling, 61,706 parameters."""
     check = "lenet5"
     if model is None:
-        fail(
-            check,
-            "an nn.Module (your LeNet-5)",
-            None,
-            "the exercise cell has not set `my_lenet5` yet: build it and run that cell",
-        )
+        not_answered(check, "`my_lenet5` is still None: build it in the exercise cell and run it")
     if not isinstance(model, nn.Module):
         fail(
             check,
@@ -210,7 +205,72 @@ def check_lenet5(model: Any) -> None:
             f"{n:,}",
             "a layer has no bias (bias=False) or an extra layer has parameters",
         )
-    passed(check, f"{n:,} parameters, output (N, 10), tanh and average pooling")
+    _check_lenet5_order(check, model)
+    passed(check, f"{n:,} parameters, layers in LeNet-5's order, tanh and average pooling")
+
+
+#: LeNet-5's layers in the order the forward pass calls them (Flatten, Identity, Dropout aside).
+LENET5_ORDER = (
+    "Conv2d", "Tanh", "AvgPool2d", "Conv2d", "Tanh", "AvgPool2d",
+    "Conv2d", "Tanh", "Linear", "Tanh", "Linear",
+)  # fmt: skip
+_NEUTRAL = (nn.Flatten, nn.Identity, nn.Dropout, nn.Unflatten)
+
+
+def _call_order(model: nn.Module, x: torch.Tensor) -> tuple[list[nn.Module], torch.Tensor]:
+    """The leaf modules in the order a forward pass calls them, and the output (eval mode)."""
+    called: list[nn.Module] = []
+    leaves = [m for m in model.modules() if next(m.children(), None) is None]
+    handles = [m.register_forward_hook(lambda m, i, o: called.append(m)) for m in leaves]
+    was_training = model.training
+    try:
+        with torch.no_grad():
+            out = model.eval()(x)
+    finally:
+        for h in handles:
+            h.remove()
+        model.train(was_training)
+    return called, out
+
+
+def _lenet5_reference(layers: list[nn.Module], x: torch.Tensor) -> torch.Tensor:
+    """LeNet-5 computed with torch.nn.functional from the student's own conv and FC weights."""
+    c1, c3, c5 = (m for m in layers if isinstance(m, nn.Conv2d))
+    f6, out = (m for m in layers if isinstance(m, nn.Linear))
+    F = nn.functional
+    h = F.avg_pool2d(torch.tanh(F.conv2d(x, c1.weight, c1.bias, padding=2)), 2)
+    h = F.avg_pool2d(torch.tanh(F.conv2d(h, c3.weight, c3.bias)), 2)
+    h = torch.tanh(F.conv2d(h, c5.weight, c5.bias)).flatten(1)
+    return F.linear(torch.tanh(F.linear(h, f6.weight, f6.bias)), out.weight, out.bias)
+
+
+def _check_lenet5_order(check: str, model: nn.Module) -> None:
+    """The layers run in LeNet-5's order and compute what LeNet-5 computes with these weights."""
+    x = torch.randn(4, 1, 28, 28, generator=torch.Generator().manual_seed(11))
+    called, got = _call_order(model, x)
+    order = [type(m).__name__ for m in called if not isinstance(m, _NEUTRAL)]
+    if tuple(order) != LENET5_ORDER:
+        where = next(
+            (i for i, (a, b) in enumerate(zip(order, LENET5_ORDER, strict=False)) if a != b),
+            min(len(order), len(LENET5_ORDER)),
+        )
+        fail(
+            check,
+            "the forward pass calls " + ", ".join(LENET5_ORDER),
+            ", ".join(order),
+            f"layer {where + 1} is out of place: each convolution and F6 is followed by tanh, "
+            "each of the first two tanh by a 2x2 average pooling; the output layer has no tanh",
+        )
+    with torch.no_grad():
+        want = _lenet5_reference(called, x)
+    if not torch.allclose(got.float(), want, atol=1e-5, rtol=1e-4):
+        fail(
+            check,
+            "the outputs of LeNet-5 computed with your layers' own weights",
+            f"outputs that differ by up to {(got.float() - want).abs().max().item():.3g}",
+            "a layer's settings differ from LeNet-5's: C1 needs padding=2, the pooling layers "
+            "are nn.AvgPool2d(2) (kernel 2, stride 2), the convolutions have stride 1",
+        )
 
 
 def check_accuracy(func: Callable[..., Any]) -> None:
@@ -229,6 +289,24 @@ def check_accuracy(func: Callable[..., Any]) -> None:
         case = f"logits of shape {tuple(logits.shape)}, labels {labels.tolist()}"
         expected = (logits.argmax(dim=1) == labels).float().mean().item()
         got = call_student(check, func, logits.clone(), labels.clone())
+        if isinstance(got, torch.Tensor):
+            fail(
+                check,
+                f"{case}: a Python float {expected:.4f}",
+                f"a torch.Tensor {got!r}",
+                "a tensor is not a float: end with .item() to get a Python number",
+            )
+        if isinstance(got, int | np.integer) and not isinstance(got, bool):
+            n_correct = int((logits.argmax(dim=1) == labels).sum())
+            fail(
+                check,
+                f"{case}: a Python float {expected:.4f}",
+                f"the int {got!r}",
+                "that is the number of correct rows: divide by the number of rows"
+                if got == n_correct
+                else "an int here comes from integer division or a count: compute "
+                "(predictions == labels).float().mean().item()",
+            )
         try:
             got = float(got)
         except (TypeError, ValueError):
@@ -275,42 +353,100 @@ def check_accuracy(func: Callable[..., Any]) -> None:
     passed(check)
 
 
-def _held_out_digits(batch_size: int = 500) -> Any:
-    from coursecnn.data import digits, loader, stats
+def _digit_batches(split: str, mean: float, std: float) -> tuple[torch.Tensor, torch.Tensor]:
+    from coursecnn.data import digits
 
-    mean, std = stats(digits("train")[0])
-    x, y = digits("test")
-    return loader(x, y, batch_size=batch_size, mean=mean, std=std)
+    x, y = digits(split)
+    xt = torch.from_numpy((x / 255.0 - mean) / std).float().unsqueeze(1)
+    return xt, torch.from_numpy(y)
+
+
+def _per_image_losses(
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor
+) -> tuple[np.ndarray, np.ndarray]:
+    """(cross-entropy per image, correct per image), in eval mode, without gradients."""
+    device = next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            out = torch.cat([model(xb.to(device)).float().cpu() for xb in x.split(500)])
+    finally:
+        model.train(was_training)
+    losses = nn.functional.cross_entropy(out, y, reduction="none").numpy().astype(np.float64)
+    return losses, (out.argmax(dim=1) == y).numpy()
+
+
+def leak_p_value(seen: np.ndarray, unseen: np.ndarray, permutations: int = 20_000) -> float:
+    """One-sided permutation p-value that ``seen`` losses are lower on average than ``unseen``.
+
+    Under "the model never trained on either set" the two are exchangeable, so the split of the
+    pooled losses into the two groups is random; a model trained on the ``seen`` images has
+    memorised them and gives them far lower losses. Seeded: the same losses give the same p.
+    """
+    pooled = np.concatenate([seen, unseen])
+    n, total = len(seen), pooled.sum()
+    observed = seen.mean() - (total - seen.sum()) / (len(pooled) - n)
+    rng = np.random.default_rng(0)
+    diffs = np.empty(permutations)
+    for start in range(0, permutations, 1000):
+        stop = min(start + 1000, permutations)
+        shuffled = rng.permuted(np.tile(pooled, (stop - start, 1)), axis=1)
+        first = shuffled[:, :n].sum(axis=1)
+        diffs[start:stop] = first / n - (total - first) / (len(pooled) - n)
+    return float((1 + np.sum(diffs <= observed)) / (1 + permutations))
+
+
+#: Below this p-value a model's loss on the handed-out test digits is so much lower than on the
+#: check digits that it must have been trained on them (an honest model: p is uniform in [0, 1]).
+LEAK_P = 1e-3
 
 
 def check_test_accuracy(model: Any, target: float = 0.97) -> None:
-    """``model`` reaches ``target`` accuracy on the 1,000 held-out shipped digits.
+    """``model`` reaches ``target`` accuracy on held-out digits that no notebook hands out.
 
-    The test images are normalised with the training split's mean and std, 28x28, as
-    ``coursecnn.data.loader`` does.
+    The 1,000 held-out digits are the 500 ``digits("test")`` that the notebook hands out and the
+    500 ``digits("check")`` that it never does; both are normalised with the training split's
+    mean and std, 28x28, as ``coursecnn.data.loader`` does. The accuracy is measured on the check
+    digits, so that training on the test digits gains nothing; and a model trained on them is
+    refused: its losses there are much lower than on the check digits (``leak_p_value``).
     """
-    from coursecnn.train import evaluate
+    from coursecnn.data import digits, stats
 
     check = "test_accuracy"
     if model is None:
-        fail(
+        not_answered(
             check,
-            "a trained nn.Module",
-            None,
-            "the exercise cell has not set `trained_lenet5` yet: train it and run that cell",
+            "`trained_lenet5` is still None: train your model in the exercise cell and run it",
         )
     if not isinstance(model, nn.Module):
         fail(check, "a trained nn.Module", type(model).__name__, "pass the model itself")
+    if next(model.parameters(), None) is None:
+        fail(check, "a trained nn.Module with parameters", "a module without parameters",
+             "pass the network you trained")  # fmt: skip
+    mean, std = stats(digits("train")[0])
     try:
-        res = evaluate(model, _held_out_digits(), device=next(model.parameters()).device)
+        seen = _per_image_losses(model, *_digit_batches("test", mean, std))
+        unseen = _per_image_losses(model, *_digit_batches("check", mean, std))
     except Exception as err:
         fail(
             check,
-            "a model that takes (N, 1, 28, 28) digits",
+            "a model that takes (N, 1, 28, 28) digits and returns (N, 10) logits",
             f"{type(err).__name__}: {err}",
             "train a model for 28x28 inputs, e.g. lenet5(input_size=28)",
         )
-    acc = res["accuracy"]
+    acc = float(unseen[1].mean())
+    p = leak_p_value(seen[0], unseen[0])
+    if p < LEAK_P:
+        fail(
+            check,
+            "about the same loss on the 500 test digits as on 500 held-out digits it never saw",
+            f"mean loss {seen[0].mean():.4f} on the test digits, {unseen[0].mean():.4f} on the "
+            f"unseen ones (accuracy {seen[1].mean():.1%} against {unseen[1].mean():.1%}; "
+            f"permutation p = {p:.1e})",
+            "the model was trained on the test digits (test_loader, or x_test added to the "
+            "training data): train on train_loader only; the test digits may only be watched",
+        )
     if acc < target:
         mistake = (
             "no better than guessing: was the model trained at all?"
@@ -320,8 +456,12 @@ def check_test_accuracy(model: Any, target: float = 0.97) -> None:
         )
         fail(
             check,
-            f"test accuracy >= {target:.0%} on the 1,000 held-out digits",
+            f"accuracy >= {target:.0%} on the 500 held-out digits kept for this check",
             f"{acc:.2%}",
             mistake,
         )
-    passed(check, f"{acc:.2%} on the 1,000 held-out digits (target {target:.0%})")
+    passed(
+        check,
+        f"{acc:.2%} on 500 held-out digits it never saw (target {target:.0%}); no sign that it "
+        "was trained on the test digits",
+    )

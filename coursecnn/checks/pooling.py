@@ -93,6 +93,25 @@ def _windows(shape: tuple[int, int], k: int, s: int):
             yield i, j, i * s, j * s
 
 
+def covered_shape(shape: tuple[int, int], k: int, s: int) -> tuple[int, int]:
+    """The rows and columns that some pooling window covers, from the top-left corner."""
+    return tuple((((n - k) // s) * s + k) for n in shape)  # type: ignore[return-value]
+
+
+def fail_if_window_shaped(name: str, got: Any, shape: tuple[int, int], k: int, s: int) -> None:
+    """Name the mistake of a gradient shaped by the windows instead of by ``x``."""
+    got_shape = np.shape(got) if got is not None else None
+    covered = covered_shape(shape, k, s)
+    if got_shape is not None and got_shape != tuple(shape) and got_shape == covered:
+        fail(
+            name,
+            f"grad_x of shape {tuple(shape)}, the shape of x",
+            f"shape {got_shape}",
+            "the gradient stops where the last window ends: rows and columns that no window "
+            "covers are still part of x (their gradient is 0); start from np.zeros(x.shape)",
+        )
+
+
 def _torch_pool(x: np.ndarray, k: int, s: int, kind: str = "max") -> np.ndarray:
     t = torch.from_numpy(np.asarray(x, dtype=np.float64))[None, None]
     pool = F.max_pool2d if kind == "max" else F.avg_pool2d
@@ -226,6 +245,18 @@ def check_max_pool_backward(max_pool_backward: Callable[..., Any]) -> None:
             3,
             2,
         ),
+        (
+            "2x2 windows, stride 2, a 5x7 input: the last row and column are in no window",
+            distinct((5, 7)),
+            2,
+            2,
+        ),
+        (
+            "3x3 windows, stride 3, a 7x8 input: the last row and two columns are in no window",
+            distinct((7, 8)),
+            3,
+            3,
+        ),
     ]
     for case, x, k, s in cases:
         h_out, w_out = (x.shape[0] - k) // s + 1, (x.shape[1] - k) // s + 1
@@ -233,6 +264,7 @@ def check_max_pool_backward(max_pool_backward: Callable[..., Any]) -> None:
         expected = _torch_max_pool_backward(grad_out, x, k, s)
         label = f"{case},\nx =\n{_fmt(x)}\ngrad_out =\n{_fmt(grad_out)}\ngrad_x ="
         got = call_student(name, max_pool_backward, grad_out.copy(), x.copy(), k, s)
+        fail_if_window_shaped(name, got, x.shape, k, s)
         got = _as_array(name, got, expected, "grad_x")
         _match(
             name,
@@ -243,7 +275,11 @@ def check_max_pool_backward(max_pool_backward: Callable[..., Any]) -> None:
             "each grad_out[i, j] goes to the one cell of x that was the max of window (i, j) "
             "(the first max in row-major order), and contributions from overlapping windows add up",
         )
-    passed(name, "argmax routing, overlapping windows accumulate, ties go to the first max")
+    passed(
+        name,
+        "argmax routing, overlapping windows accumulate, ties go to the first max, cells in "
+        "no window get 0",
+    )
 
 
 # ------------------------------------------------------------------------------- leaky ReLU grad
@@ -252,7 +288,8 @@ def check_leaky_relu_grad(leaky_relu_grad: Callable[..., Any]) -> None:
     name = "check_leaky_relu_grad"
     # x = 0 is included: the exercise asks for `slope` there, as PyTorch's backward gives
     x = np.array([[-3.0, -0.5, 0.0, 2.0], [4.0, -1e-3, 1e-3, -7.0], [0.7, -2.5, 9.0, -0.1]])
-    for slope in (0.1, 0.3):
+    shapes = {0.1: x, 0.3: x, 0.2: x.ravel(), 0.05: np.stack([x, -x])}  # 2-D, 1-D and 3-D
+    for slope, x in shapes.items():
         t = torch.tensor(x, requires_grad=True)
         F.leaky_relu(t, slope).sum().backward()
         expected = t.grad.numpy()
@@ -292,7 +329,7 @@ def check_leaky_relu_grad(leaky_relu_grad: Callable[..., Any]) -> None:
             ],
             "the derivative is 1 where x > 0 and slope where x <= 0",
         )
-    passed(name, "both branches, any slope")
+    passed(name, "both branches, any slope, inputs of any shape")
 
 
 # -------------------------------------------------------------------------------- stable softmax

