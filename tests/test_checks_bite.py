@@ -114,6 +114,8 @@ def test_student_version_earns_nothing(
     result = student_results[name]
     earned = [c for c in result.checks if c.earned > 0]
     assert not earned, f"{name}: checks pass on the released version:\n{_table(result)}"
+    unclear = [c for c in result.checks if "not yet answered" not in c.reason]
+    assert not unclear, f"{name}: say 'not yet answered' on a fresh release:\n{_table(result)}"
 
 
 @pytest.mark.parametrize("name", GRADED or [NONE_YET])
