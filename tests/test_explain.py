@@ -30,6 +30,7 @@ from coursecnn.explain import (
     gaussian_blur,
     grad_cam,
     occlusion,
+    phase_scrambled,
     receptive_field,
     saliency,
     top_patches,
@@ -709,3 +710,16 @@ def test_correlations_are_pearsons_r():
         correlations(f[:, 0, 0], b)
     with pytest.raises(ValueError, match="orientations"):
         gabor_bank(7, orientations=0)
+
+
+def test_phase_scrambled_keeps_the_amplitude_spectrum_only():
+    rng = np.random.default_rng(1)
+    f = rng.standard_normal((4, 1, 7, 7))
+    s = phase_scrambled(f, seed=3)
+    assert s.shape == (4, 7, 7) and s.dtype == np.float64
+    np.testing.assert_allclose(np.abs(np.fft.fft2(s)), np.abs(np.fft.fft2(f[:, 0])), atol=1e-9)
+    assert np.abs(correlations(s, f[:, 0]).diagonal()).max() < 0.9  # not the same pattern
+    np.testing.assert_array_equal(s, phase_scrambled(f, seed=3))
+    assert not np.allclose(s, phase_scrambled(f, seed=4))
+    with pytest.raises(ValueError, match="filters"):
+        phase_scrambled(np.zeros((7, 7)))

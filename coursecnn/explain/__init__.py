@@ -12,7 +12,8 @@
                                               the k receptive-field patches that excite a unit
                                               most (Zeiler & Fergus 2013, Fig. 2)
     receptive_field(model, layer, input_shape) which input pixels each unit sees
-    gabor_bank, gabor_match, correlations     learned filters against a Gabor bank
+    gabor_bank, gabor_match, correlations,    learned filters against a Gabor bank, and
+    phase_scrambled                           surrogates of the same smoothness
 
 Every function validates its arguments (``ValueError`` naming the argument) and leaves the
 model as it found it: each module's training mode, each parameter's ``requires_grad`` and
@@ -22,7 +23,7 @@ captum's ``Saliency``, ``Occlusion`` and ``LayerGradCam`` (``tests/test_explain.
 
 from coursecnn.explain.activation_maximization import activation_maximization, gaussian_blur
 from coursecnn.explain.feature_maps import feature_maps, leaf_names
-from coursecnn.explain.gabor_match import correlations, gabor_bank, gabor_match
+from coursecnn.explain.gabor_match import correlations, gabor_bank, gabor_match, phase_scrambled
 from coursecnn.explain.grad_cam import grad_cam
 from coursecnn.explain.occlusion import occlusion, occlusion_masks
 from coursecnn.explain.receptive_field import ReceptiveField, receptive_field
@@ -42,6 +43,7 @@ __all__ = [
     "leaf_names",
     "occlusion",
     "occlusion_masks",
+    "phase_scrambled",
     "receptive_field",
     "saliency",
     "top_patches",

@@ -27,6 +27,10 @@ from coursecnn.explain._common import (
 __all__ = ["feature_maps", "leaf_names"]
 
 
+class _AllCaught(Exception):
+    """Raised by the last hook: the rest of the forward pass is not needed."""
+
+
 def leaf_names(model: nn.Module) -> list[str]:
     """The qualified names of the model's leaf modules (those without children), in order."""
     return [n for n, m in model.named_modules() if n and next(m.children(), None) is None]
@@ -42,7 +46,8 @@ def feature_maps(
     x: the model's input, batch first, e.g. ``(N, C, H, W)``; moved to the model's device.
     layers: a name from ``model.named_modules()`` (``"0"``, ``"features.3"``) or a module of the
     model, or a list of them; ``None``: every leaf module. A layer called more than once (shared
-    weights) gives its first call's output.
+    weights) gives its first call's output. The forward pass stops once every layer asked for
+    has run.
     Returns detached copies on ``x``'s device, e.g. ``(N, C_l, H_l, W_l)`` for a conv layer;
     for ``nn.Sequential`` model ``m``, ``feature_maps(m, x, str(i))[str(i)]`` equals ``m[: i + 1](x)``.
     """
@@ -63,6 +68,7 @@ def feature_maps(
     if not chosen:
         raise ValueError("layers: expected at least one layer, got none")
     caught: dict[str, torch.Tensor] = {}
+    wanted = {name for name, _ in chosen}
 
     def hook_for(name: str):
         def hook(module: nn.Module, args: Any, out: Any) -> None:
@@ -70,6 +76,8 @@ def feature_maps(
             if t is None:
                 raise ValueError(f"layers: {name!r} returned no tensor ({type(out).__name__})")
             caught.setdefault(name, t.detach().clone())
+            if len(caught) == len(wanted):
+                raise _AllCaught
 
         return hook
 
@@ -79,6 +87,8 @@ def feature_maps(
             for name, module in chosen:
                 handles.append(module.register_forward_hook(hook_for(name)))
             model(x.to(model_device(model)))
+    except _AllCaught:  # every layer asked for has run: stop the forward pass there
+        pass
     finally:
         for h in handles:
             h.remove()

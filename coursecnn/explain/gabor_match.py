@@ -6,7 +6,10 @@ r over the ``k x k`` weights: both are made zero-mean and unit-norm, then multip
 1 is the same pattern up to brightness and contrast, 0 nothing in common. The bank holds both
 signs (phases 0, 90, 180, 270 degrees), so the best match of a filter is its largest r.
 A correlation means little alone: random filters also find some kernel of a large bank that
-resembles them. Compare with what untrained (random) filters score against the same bank.
+resembles them, and smooth random filters find a broad Gabor that resembles them well. Compare
+with what untrained (random) filters score against the same bank, and with
+``phase_scrambled`` copies: the same frequencies (the same smoothness), random phases, so that
+every oriented, localised structure is gone.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["correlations", "gabor_bank", "gabor_match"]
+__all__ = ["correlations", "gabor_bank", "gabor_match", "phase_scrambled"]
 
 
 def gabor_bank(
@@ -87,3 +90,22 @@ def gabor_match(filters: np.ndarray, bank: np.ndarray) -> tuple[np.ndarray, np.n
     r = correlations(filters, bank)
     best = r.argmax(axis=1)
     return best, r[np.arange(len(r)), best]
+
+
+def phase_scrambled(filters: np.ndarray, seed: int = 0) -> np.ndarray:
+    """Copies of ``filters`` ``(F, k, k)`` with the same 2-D amplitude spectrum (the same mix of
+    frequencies and orientations' power) and random phases.
+
+    Each filter's FFT keeps its magnitudes and takes the phases of the FFT of seeded white noise
+    (Hermitian-symmetric, so the result is real); its inverse FFT is the surrogate.
+    """
+    f = np.asarray(filters, dtype=np.float64)
+    if f.ndim == 4 and f.shape[1] == 1:
+        f = f[:, 0]
+    if f.ndim != 3:
+        raise ValueError(
+            f"filters: expected kernels (F, k, k) or (F, 1, k, k), got shape {f.shape}"
+        )
+    rng = np.random.default_rng(seed)
+    phase = np.angle(np.fft.fft2(rng.standard_normal(f.shape)))
+    return np.real(np.fft.ifft2(np.abs(np.fft.fft2(f)) * np.exp(1j * phase)))
