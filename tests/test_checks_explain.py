@@ -284,3 +284,44 @@ def test_occlusion_passes(capsys):
 def test_occlusion_names_mistakes(func, message):
     with pytest.raises(CheckFailed, match=message):
         checks.check_occlusion(func)
+
+
+# --- other right answers pass too ------------------------------------------------------------
+def test_other_right_answers_pass():
+    def capture_with_grad(model, layer, x):  # no torch.no_grad(), the handle removed in the hook
+        caught = {}
+
+        def hook(module, inputs, output):
+            caught["out"] = output.clone()
+            caught["handle"].remove()
+
+        caught["handle"] = layer.register_forward_hook(hook)
+        model(x)
+        return caught["out"]
+
+    def saliency_backward_then_cleaned(model, x, target):
+        was = model.training
+        model.eval()
+        x = x.clone().requires_grad_()
+        model(x).gather(1, target[:, None]).sum().backward()
+        model.zero_grad(set_to_none=True)
+        model.train(was)
+        return x.grad.abs()
+
+    def occlusion_batched(model, image, target, window, stride):
+        C, H, W = image.shape
+        corners = [(r, q) for r in range(0, H - window + 1, stride)
+                   for q in range(0, W - window + 1, stride)]  # fmt: skip
+        covered = image.repeat(len(corners), 1, 1, 1)
+        masks = torch.zeros(len(corners), H, W)
+        for k, (r, q) in enumerate(corners):
+            covered[k, :, r : r + window, q : q + window] = 0
+            masks[k, r : r + window, q : q + window] = 1
+        with torch.no_grad():
+            drops = model(image[None])[0, target] - model(covered)[:, target]
+        return (drops[:, None, None] * masks).sum(0) / masks.sum(0)
+
+    checks.check_capture(capture_with_grad)
+    checks.check_saliency(saliency_backward_then_cleaned)
+    checks.check_occlusion(occlusion_batched)
+    checks.check_receptive_field(lambda layers: field([list(layer) for layer in layers]))

@@ -32,6 +32,7 @@ from coursecnn.explain import (
     occlusion,
     phase_scrambled,
     receptive_field,
+    roughness,
     saliency,
     top_patches,
 )
@@ -102,6 +103,11 @@ def test_saliency_one_target_for_all_and_a_tensor_of_targets():
     ref = Saliency(model).attribute(x, target=2, abs=True)
     torch.testing.assert_close(saliency(model, x, 2), ref)
     torch.testing.assert_close(saliency(model, x, torch.tensor([2, 2, 2])), ref)
+    torch.testing.assert_close(saliency(model, x, np.array([2, 2, 2])), ref)
+    with pytest.raises(ValueError, match="target"):
+        saliency(model, x, np.array([2.0, 2.0, 2.0]))
+    with pytest.raises(ValueError, match="target"):
+        saliency(model, x, torch.tensor([[2, 2, 2]]))
 
 
 def test_saliency_is_each_images_own_gradient():
@@ -579,10 +585,22 @@ def test_activation_maximization_raises_the_unit():
     with torch.no_grad():
         assert model(x[None])[0, 2] > model(start[None])[0, 2] + 1.0
     assert x.shape == (1, 8, 9)
-    channel = activation_maximization(model, 3, layer="1", shape=(1, 8, 9), steps=30, lr=0.05)
-    (before,) = feature_maps(model, start[None], "1").values()
-    (after,) = feature_maps(model, channel[None], "1").values()
-    assert after[0, 3].mean() > before[0, 3].mean() + 0.5
+    channel = activation_maximization(model, 3, layer="0", shape=(1, 8, 9), steps=30, lr=0.05)
+    (before,) = feature_maps(model, start[None], "0").values()
+    (after,) = feature_maps(model, channel[None], "0").values()
+    assert after[0, 3, 4, 4] > before[0, 3, 4, 4] + 0.5  # the centre unit of the 8 x 9 map
+
+
+def test_activation_maximization_of_a_channel_changes_its_receptive_field_only():
+    """A conv's centre unit depends on its 3 x 3 window only: the gradient, and so the input
+    outside that window, stays as it started (no regulariser is on)."""
+    model = _am_model()
+    start = activation_maximization(model, 1, layer="0", shape=(1, 8, 9), steps=1, lr=0.0)
+    x = activation_maximization(model, 1, layer="0", shape=(1, 8, 9), steps=10, lr=0.05)
+    changed = (x != start)[0]
+    assert changed[3:6, 3:6].all() and changed.sum() == 9
+    w = model[0].weight[1, 0].detach()
+    assert torch.equal(torch.sign(x - start)[0, 3:6, 3:6], torch.sign(w))
 
 
 def test_activation_maximization_one_step_by_hand():
@@ -723,3 +741,19 @@ def test_phase_scrambled_keeps_the_amplitude_spectrum_only():
     assert not np.allclose(s, phase_scrambled(f, seed=4))
     with pytest.raises(ValueError, match="filters"):
         phase_scrambled(np.zeros((7, 7)))
+
+
+def test_roughness_of_noise_smooth_and_flat_images():
+    g = torch.Generator().manual_seed(0)
+    noise = torch.randn(3, 200, 300, generator=g, dtype=DT)
+    assert roughness(noise).shape == (3,)
+    torch.testing.assert_close(
+        roughness(noise), torch.full((3,), 2 / math.sqrt(math.pi), dtype=DT), atol=0.01, rtol=0
+    )
+    ramp = torch.arange(50.0).repeat(40, 1)  # every step across is 1, every step down 0
+    across, down = 40 * 49, 39 * 50
+    assert roughness(ramp).item() == pytest.approx(across / (across + down) / ramp.std().item())
+    assert roughness(torch.ones(5, 5)).item() == 0.0
+    assert roughness(gaussian_blur(noise[:1, None], 2.0)[:, 0]) < 0.3 * roughness(noise[:1])
+    with pytest.raises(ValueError, match="x"):
+        roughness(torch.ones(5))

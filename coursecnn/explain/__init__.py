@@ -7,7 +7,8 @@
                                               (Zeiler & Fergus 2013)
     grad_cam(model, x, target, layer)         class activation map (Selvaraju et al. 2017)
     activation_maximization(model, unit, ...) an input that maximises a class or a channel, with
-                                              switchable regularisers (Yosinski et al. 2015)
+                                              switchable regularisers (Yosinski et al. 2015);
+                                              roughness measures how speckled the result is
     top_patches(model, layer, channel, images, k)
                                               the k receptive-field patches that excite a unit
                                               most (Zeiler & Fergus 2013, Fig. 2)
@@ -21,7 +22,11 @@ model as it found it: each module's training mode, each parameter's ``requires_g
 captum's ``Saliency``, ``Occlusion`` and ``LayerGradCam`` (``tests/test_explain.py``).
 """
 
-from coursecnn.explain.activation_maximization import activation_maximization, gaussian_blur
+from coursecnn.explain.activation_maximization import (
+    activation_maximization,
+    gaussian_blur,
+    roughness,
+)
 from coursecnn.explain.feature_maps import feature_maps, leaf_names
 from coursecnn.explain.gabor_match import correlations, gabor_bank, gabor_match, phase_scrambled
 from coursecnn.explain.grad_cam import grad_cam
@@ -45,6 +50,7 @@ __all__ = [
     "occlusion_masks",
     "phase_scrambled",
     "receptive_field",
+    "roughness",
     "saliency",
     "top_patches",
 ]

@@ -15,6 +15,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -79,18 +80,25 @@ def pair(value: Any, name: str, minimum: int = 1) -> tuple[int, int]:
 
 
 def check_targets(target: Any, n: int, num_classes: int) -> torch.Tensor:
-    """``target`` (an int, or one int per image) as a long tensor ``(n,)`` in ``0..K-1``."""
+    """``target`` (an int, or one int per image: a list, a NumPy array or a tensor) as a long
+    tensor ``(n,)`` in ``0..K-1``."""
     if is_int(target):
         values = [int(target)] * n
-    elif isinstance(target, torch.Tensor | Sequence) and not isinstance(target, str):
-        values = list(target.tolist() if isinstance(target, torch.Tensor) else target)
-        if isinstance(target, torch.Tensor) and (
-            target.dim() != 1 or target.is_floating_point() or target.dtype == torch.bool
-        ):
-            raise ValueError(
-                f"target: expected an int or a 1-D integer tensor of {n} classes, got a tensor "
-                f"of shape {tuple(target.shape)} and dtype {target.dtype}"
+    elif isinstance(target, torch.Tensor | np.ndarray | Sequence) and not isinstance(target, str):
+        if isinstance(target, torch.Tensor | np.ndarray):
+            integer = (
+                not target.is_floating_point() and target.dtype != torch.bool
+                if isinstance(target, torch.Tensor)
+                else np.issubdtype(target.dtype, np.integer)
             )
+            if target.ndim != 1 or not integer:
+                raise ValueError(
+                    f"target: expected an int or a 1-D integer array of {n} classes, got shape "
+                    f"{tuple(target.shape)} and dtype {target.dtype}"
+                )
+            values = target.tolist()
+        else:
+            values = list(target)
         if len(values) != n or not all(is_int(v) for v in values):
             raise ValueError(f"target: expected an int or {n} ints (one per image), got {target!r}")
         values = [int(v) for v in values]

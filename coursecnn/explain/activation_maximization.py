@@ -44,7 +44,7 @@ from coursecnn.explain._common import (
     untouched,
 )
 
-__all__ = ["activation_maximization", "gaussian_blur"]
+__all__ = ["activation_maximization", "gaussian_blur", "roughness"]
 
 
 def gaussian_blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
@@ -55,6 +55,22 @@ def gaussian_blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
     kh = min(size, 2 * ((h - 1) // 2) + 1)
     kw = min(size, 2 * ((w - 1) // 2) + 1)
     return TF.gaussian_blur(x, kernel_size=[kw, kh], sigma=[sigma, sigma])
+
+
+def roughness(x: torch.Tensor) -> torch.Tensor:
+    """How speckled images ``x`` ``(..., H, W)`` are: the mean absolute difference between
+    neighbouring pixels (across and down) divided by the pixels' standard deviation, one number
+    per image ``(...)``. About ``2 / sqrt(pi) = 1.13`` for white noise, near 0 for smooth images;
+    a constant image gives 0."""
+    if not isinstance(x, torch.Tensor) or x.dim() < 2 or min(x.shape[-2:]) < 2:
+        got = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
+        raise ValueError(f"x: expected a tensor (..., H, W) with H, W >= 2, got {got}")
+    x = x.double()
+    across = (x[..., :, 1:] - x[..., :, :-1]).abs().flatten(-2)
+    down = (x[..., 1:, :] - x[..., :-1, :]).abs().flatten(-2)
+    steps = torch.cat([across, down], dim=-1).mean(-1)
+    spread = x.flatten(-2).std(-1)
+    return torch.where(spread > 0, steps / spread.clamp(min=1e-300), 0.0)
 
 
 def _number(value: Any, name: str, low: float, high: float | None = None) -> float:
@@ -87,7 +103,9 @@ def activation_maximization(
 
     unit: with ``layer=None`` a class, whose score (the logit, before softmax: maximising the
     softmax could also just lower the other classes) is maximised; with ``layer`` (a name or a
-    module of the model) a channel of that layer, whose mean over the map is maximised.
+    module of the model) a channel of that layer: its unit at the centre of the map (row
+    ``h // 2``, column ``w // 2``) is maximised, so the result shows what that unit's receptive
+    field should hold (for a layer without a map, e.g. ``Linear``, the unit ``unit`` itself).
     steps, lr: ascent steps and the mean step per pixel (the gradient is divided by its mean
     absolute value). Regularisers (each off at its default): ``l2_decay`` in [0, 1),
     ``blur_sigma`` (pixels) every ``blur_every`` steps, ``jitter`` (pixels), ``clip_pct`` in
@@ -171,7 +189,7 @@ def activation_maximization(
 
 
 def _objective(out: Any, caught: list, unit: int, layer: Any) -> torch.Tensor:
-    """The value to maximise: a class score, or a channel's mean activation."""
+    """The value to maximise: a class score, or the centre unit of a channel."""
     if layer is None:
         s = scores(out)
         if not 0 <= unit < s.shape[1]:
@@ -185,4 +203,6 @@ def _objective(out: Any, caught: list, unit: int, layer: Any) -> torch.Tensor:
             f"unit: expected a channel in 0..{a.shape[1] - 1} of the layer's output "
             f"{tuple(a.shape)}, got {unit}"
         )
-    return a[0, unit].mean()
+    if a.dim() == 4:
+        return a[0, unit, a.shape[2] // 2, a.shape[3] // 2]
+    return a[0, unit].sum()

@@ -171,12 +171,15 @@ class FeatureMapExplorer(Explorer):
         n, name, c = self.image.value, self.layer.value, self.channel.value
         img = self.images[n]
         shown = img[0] if img.shape[0] == 1 else img.permute(1, 2, 0)
-        ax_img.imshow(shown.numpy(), cmap="gray")
+        ax_img.imshow(shown.numpy(), cmap="gray_r")  # dark: ink, as the notebooks show images
         if self.box is not None:
             t, left, b, r = self.box
             ax_img.add_patch(
                 Rectangle((left - 0.5, t - 0.5), r - left, b - t, ec="red", fc="none", lw=2)
             )
+            H, W = img.shape[1:]  # show the whole window, also where it reaches into the padding
+            ax_img.set_xlim(min(left, 0) - 0.5, max(r, W) - 0.5)
+            ax_img.set_ylim(max(b, H) - 0.5, min(t, 0) - 0.5)
         ax_img.set_title(f"{self._label(n)}\nred: what the peak unit sees", fontsize=9)
         ax_img.set(xlabel="column (px)", ylabel="row (px)")
         im = ax_map.imshow(self.fmap, cmap="viridis")
