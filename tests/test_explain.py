@@ -697,6 +697,19 @@ def test_gaussian_blur_matches_scipy(sigma):
     np.testing.assert_allclose(ours.numpy(), ref, rtol=1e-6, atol=1e-7)
 
 
+def test_small_helpers_check_their_arguments():
+    with pytest.raises(ValueError, match="sigma"):
+        gaussian_blur(torch.zeros(1, 5, 5), 0.0)
+    with pytest.raises(ValueError, match="x"):
+        gaussian_blur(torch.zeros(5, 5), 1.0)
+    with pytest.raises(ValueError, match="model"):
+        explain.leaf_names("model")
+    with pytest.raises(ValueError, match="window"):
+        explain.occlusion_masks((4, 5), 6, 1)
+    with pytest.raises(ValueError, match="size"):
+        explain.occlusion_masks(4.5, 2, 1)
+
+
 # --- learned filters against a Gabor bank ------------------------------------------------------
 def test_gabor_bank_layout_and_perfect_matches():
     bank, params = gabor_bank(7, orientations=4, wavelengths=(3.0, 6.0), phases=4)

@@ -50,6 +50,12 @@ __all__ = ["activation_maximization", "gaussian_blur", "roughness"]
 def gaussian_blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
     """``x`` ``(..., C, H, W)`` blurred by a Gaussian of ``sigma`` pixels (kernel ``2 ceil(3
     sigma) + 1`` wide, reflected borders, no wider than the image allows)."""
+    if not isinstance(x, torch.Tensor) or x.dim() < 3:
+        got = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
+        raise ValueError(f"x: expected a tensor (..., C, H, W), got {got}")
+    sigma = _number(sigma, "sigma", 0.0)
+    if sigma == 0:
+        raise ValueError("sigma: expected a positive number of pixels, got 0")
     size = 2 * math.ceil(3 * sigma) + 1
     h, w = x.shape[-2:]
     kh = min(size, 2 * ((h - 1) // 2) + 1)

@@ -33,6 +33,7 @@ class _AllCaught(Exception):
 
 def leaf_names(model: nn.Module) -> list[str]:
     """The qualified names of the model's leaf modules (those without children), in order."""
+    check_model(model)
     return [n for n, m in model.named_modules() if n and next(m.children(), None) is None]
 
 

@@ -39,7 +39,9 @@ def occlusion_masks(
     size: tuple[int, int], window: int | tuple[int, int], stride: int | tuple[int, int]
 ) -> torch.Tensor:
     """The windows as boolean masks ``(P, H, W)``, row-major over their top-left corners."""
-    (H, W), (h, w), (sh, sw) = size, pair(window, "window"), pair(stride, "stride")
+    (H, W), (h, w), (sh, sw) = pair(size, "size"), pair(window, "window"), pair(stride, "stride")
+    if h > H or w > W:
+        raise ValueError(f"window: expected at most the image size {(H, W)}, got {(h, w)}")
     masks = []
     for top in _starts(H, h, sh):
         for left in _starts(W, w, sw):
