@@ -5,6 +5,8 @@ Subpackages, one concept each:
     data      the shipped digits and Fashion-MNIST samples, full data sets, photos, loaders
     models    the model zoo, LeNet to ResNet, and ``summary``
     train     ``fit`` and ``evaluate`` on CPU, CUDA or MPS, checkpoints, profiles
+    explain   what a trained CNN learned: feature maps, saliency, occlusion, Grad-CAM,
+              activation maximisation, top patches, receptive fields
     widgets   ipywidgets explorers used in the notebooks
     checks    the graded checks that the notebooks' check cells call
     grading   ``release`` (student versions) and ``grade`` (scores) for instructors

@@ -15,6 +15,7 @@ PACKAGES = {
     "matplotlib": "matplotlib",
     "ipywidgets": "ipywidgets",
     "jupyterlab": "jupyterlab",
+    "captum": "captum",
     "coursecnn": "coursecnn",
 }
 

@@ -4,6 +4,8 @@
     gabor_explorer(image=None)     orientation, wavelength, sigma, aspect, phase of a Gabor kernel
     pooling_explorer(x=None)       max / avg pooling, kernel, stride, shift the input
     activation_explorer()          activation function, its parameter, its derivative
+    feature_map_explorer(model, images)
+                                   a CNN's feature maps: image, layer, channel, receptive field
 
 Each returns an explorer object that displays as its widget (``.widget``) when it is a cell's
 last expression; its controls and the state its callback computed are attributes, so tests set
@@ -12,6 +14,7 @@ last expression; its controls and the state its callback computed are attributes
 """
 
 from coursecnn.widgets.activation import ActivationExplorer, activation_explorer
+from coursecnn.widgets.feature_maps import FeatureMapExplorer, feature_map_explorer
 from coursecnn.widgets.gabor import GaborExplorer, gabor_explorer
 from coursecnn.widgets.kernel_lab import KernelLab, kernel_lab
 from coursecnn.widgets.kernels import KERNELS, gabor_kernel
@@ -20,10 +23,12 @@ from coursecnn.widgets.pooling import PoolingExplorer, pooling_explorer
 __all__ = [
     "KERNELS",
     "ActivationExplorer",
+    "FeatureMapExplorer",
     "GaborExplorer",
     "KernelLab",
     "PoolingExplorer",
     "activation_explorer",
+    "feature_map_explorer",
     "gabor_explorer",
     "gabor_kernel",
     "kernel_lab",
