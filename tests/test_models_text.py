@@ -110,3 +110,95 @@ def test_kim_embedding_init_and_no_padding_means_every_position_counts():
     assert h.shape == (1, 2, 6) and torch.isfinite(h).all()
     with pytest.raises(ValueError, match="ids: expected a 2-D"):
         plain(ids[0])
+
+
+# -- what the filters respond to ---------------------------------------------------------------
+
+
+def test_top_ngrams_are_the_strongest_distinct_windows():
+    from coursecnn.models import top_ngrams
+
+    torch.manual_seed(3)
+    model = text_cnn(12, embed_dim=3, widths=(2, 3), filters=4, padding_idx=0)
+    ids = torch.tensor([[5, 6, 7, 0], [5, 6, 8, 9], [11, 10, 0, 0]])
+    best = top_ngrams(model, ids, width_index=1, filters=[0, 2], k=3)
+    assert model.training  # left as it was
+    (h,) = [model.eval().features(ids)[1]]
+    padded = F.pad(ids, (2, 2))
+    for f, found in zip([0, 2], best, strict=True):
+        assert len(found) == 3 and [v for _, v in found] == sorted(
+            (v for _, v in found), reverse=True
+        )
+        values = {}
+        for n in range(3):
+            for t in range(h.shape[2]):
+                if torch.isfinite(h[n, f, t]):
+                    window = tuple(padded[n, t : t + 3].tolist())
+                    values[window] = max(values.get(window, -1.0), h[n, f, t].item())
+        expected = sorted(values.items(), key=lambda kv: -kv[1])[:3]
+        assert [round(v, 5) for _, v in found] == [round(v, 5) for _, v in expected]
+        assert all(values[w] == pytest.approx(v) for w, v in found)
+    with pytest.raises(ValueError, match="width_index"):
+        top_ngrams(model, ids, 2, [0])
+
+
+# -- the bag-of-n-grams baseline ---------------------------------------------------------------
+
+
+def test_ngrams_of_words_and_characters():
+    from coursecnn.models import NgramLogisticRegression, ngrams
+
+    assert ngrams(["a", "b", "c"], (1, 2)) == ["a", "b", "c", "a b", "b c"]
+    assert ngrams(list("ab"), (2, 3), sep="") == ["ab"]
+    with pytest.raises(ValueError, match="ngram_range"):
+        ngrams(["a"], (2, 1))
+    chars = NgramLogisticRegression((2, 2), analyzer="char")
+    assert chars.features("Ab") == ["^a", "ab", "b$"]
+    words = NgramLogisticRegression((1, 2), binary=True)
+    assert words.features("Good, good film") == sorted(
+        {"good", ",", "film", "good ,", ", good", "good film"}
+    )
+    with pytest.raises(ValueError, match="analyzer"):
+        NgramLogisticRegression(analyzer="bytes")
+    with pytest.raises(ValueError, match="fitted"):
+        words.predict(["x"])
+
+
+def test_logistic_regression_matches_scipy_on_the_same_objective():
+    """The fitted weights minimise mean cross-entropy + l2/2 |W|^2, as scipy's L-BFGS finds."""
+    import numpy as np
+    from scipy.optimize import minimize
+    from scipy.special import log_softmax
+
+    from coursecnn.models import NgramLogisticRegression
+
+    texts = ["good fun", "good good film", "bad film", "dull bad bad", "fun film", "dull", "good"]
+    labels = np.array([1, 1, 0, 0, 1, 0, 2])
+    model = NgramLogisticRegression((1, 1), l2=0.1).fit(texts, labels)
+    grams = sorted(model.vocabulary_, key=model.vocabulary_.get)
+    X = np.array([[model.features(t).count(g) for g in grams] for t in texts], float)
+    k = 3
+
+    def objective(theta):
+        W, b = theta[:-k].reshape(len(grams), k), theta[-k:]
+        z = X @ W + b
+        loss = -log_softmax(z, axis=1)[np.arange(len(texts)), labels].mean()
+        return loss + 0.1 / 2 * (W**2).sum()
+
+    ref = minimize(objective, np.zeros(len(grams) * k + k), method="L-BFGS-B", tol=1e-12)
+    W_ref = ref.x[:-k].reshape(len(grams), k)
+    np.testing.assert_allclose(model.weight_[1:].numpy(), W_ref, atol=2e-3)
+    assert model.score(texts, labels) == (model.predict(texts) == labels).mean()
+    probs = model.predict_proba(["good", "never seen"])
+    np.testing.assert_allclose(probs.sum(1), 1, rtol=1e-5)
+    top = [g for g, _ in model.top_features(0, 2)]
+    assert set(top) <= {"bad", "dull"} and model.top_features(1, 1)[0][0] in ("good", "fun")
+
+
+def test_summary_traces_the_receptive_field_through_the_padding_mask():
+    from coursecnn.models import summary
+
+    rows = summary(text_cnn(100, embed_dim=8, filters=4, padding_idx=0), (12,), dtype=torch.long)
+    convs = [r for r in rows.rows if r.name.startswith("convs.")]
+    assert [r.rf for r in convs] == [3, 4, 5]
+    assert [r.output_shape for r in convs] == [(1, 4, 14), (1, 4, 15), (1, 4, 16)]  # L + w - 1

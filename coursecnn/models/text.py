@@ -101,6 +101,39 @@ class TextCNN(nn.Module):
         return self.fc(self.dropout(pooled))
 
 
+@torch.no_grad()
+def top_ngrams(
+    model: TextCNN, ids: torch.Tensor, width_index: int, filters: Sequence[int], k: int = 5
+) -> list[list[tuple[tuple[int, ...], float]]]:
+    """What filters respond to: for each filter, its ``k`` strongest distinct windows in ``ids``.
+
+    ids: (N, L) sentences; width_index: which of ``model.convs``; returns, per filter, pairs
+    ``(window token ids, ReLU response)``, strongest first; ids beyond the sentence are padding.
+    """
+    if not 0 <= width_index < len(model.convs):
+        raise ValueError(f"width_index: expected 0 .. {len(model.convs) - 1}, got {width_index}")
+    was_training = model.training
+    model.eval()
+    try:
+        h = model.features(ids)[width_index]  # (N, F, T)
+    finally:
+        model.train(was_training)
+    w = model.convs[width_index].kernel_size[0]
+    if model.padding_idx is not None:
+        ids = F.pad(ids, (w - 1, w - 1), value=model.padding_idx)
+    out = []
+    for f in filters:
+        values, order = h[:, f].flatten().sort(descending=True)
+        seen: dict[tuple[int, ...], float] = {}
+        for v, i in zip(values.tolist(), order.tolist(), strict=True):
+            if len(seen) == k or v == float("-inf"):
+                break
+            n, t = divmod(i, h.shape[2])
+            seen.setdefault(tuple(ids[n, t : t + w].tolist()), v)
+        out.append(list(seen.items()))
+    return out
+
+
 def text_cnn(
     vocab_size: int,
     num_classes: int = 2,
