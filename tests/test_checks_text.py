@@ -171,7 +171,7 @@ def test_max_over_time_passes(capsys):
         (lambda f, m: f.amax(dim=2), "padded position wins"),
         (lambda f, m: f.masked_fill(~m[:, None], 0).amax(dim=2), "-inf"),
         (lambda f, m: (f * m[:, None]).amax(dim=2), "-inf"),
-        (lambda f, m: torch.relu(f).masked_fill(~m[:, None], 0).amax(dim=2), "masked_fill"),
+        (lambda f, m: torch.relu(f).masked_fill(~m[:, None], 0).amax(dim=2), "ReLU"),
         (lambda f, m: f.masked_fill(~m[:, None], float("-inf")).amax(dim=1), "dim=2"),
         (lambda f, m: f.masked_fill(m[:, None], float("-inf")).amax(dim=2), "inverted"),
         (lambda f, m: f.masked_fill(~m[:, None], float("-inf")).max(dim=2), "indices"),

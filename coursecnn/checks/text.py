@@ -261,6 +261,11 @@ def check_max_over_time(func: Callable[..., Any]) -> None:
             got.float(), features.masked_fill(mask[:, None], float("-inf")).amax(2)
         ):
             mistake = "the mask is inverted: True marks the positions to keep"
+        elif torch.allclose(got.float(), expected.clamp_min(0)):
+            mistake = (
+                "negative maxima came back as 0: a ReLU (or 0 at the padding) changed them; "
+                "return the max of the responses as given, padding at -inf"
+            )
         else:
             mistake = "features.masked_fill(~mask[:, None, :], float('-inf')).amax(dim=2)"
         fail(check, expected.numpy(), got.detach().float().numpy(), mistake)

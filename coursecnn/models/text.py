@@ -107,17 +107,20 @@ def top_ngrams(
 ) -> list[list[tuple[tuple[int, ...], float]]]:
     """What filters respond to: for each filter, its ``k`` strongest distinct windows in ``ids``.
 
-    ids: (N, L) sentences; width_index: which of ``model.convs``; returns, per filter, pairs
-    ``(window token ids, ReLU response)``, strongest first; ids beyond the sentence are padding.
+    ids: (N, L) sentences (moved to the model's device); width_index: which of ``model.convs``;
+    returns, per filter, pairs ``(window token ids, ReLU response)``, strongest first; ids
+    beyond the sentence are padding.
     """
     if not 0 <= width_index < len(model.convs):
         raise ValueError(f"width_index: expected 0 .. {len(model.convs) - 1}, got {width_index}")
     was_training = model.training
     model.eval()
     try:
-        h = model.features(ids)[width_index]  # (N, F, T)
+        weight = model.embedding.weight
+        h = model.features(ids.to(weight.device))[width_index].float().cpu()  # (N, F, T)
     finally:
         model.train(was_training)
+    ids = ids.cpu()
     w = model.convs[width_index].kernel_size[0]
     if model.padding_idx is not None:
         ids = F.pad(ids, (w - 1, w - 1), value=model.padding_idx)
