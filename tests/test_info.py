@@ -25,10 +25,18 @@ def test_report_has_versions_device_and_data():
         "fashion_mnist sample",
         "fashion_mnist full",
         "mnist full",
+        "movie_reviews sentences",
+        "tweets sentences",
+        "sentence polarity",
+        "names",
         "photos",
     }
     assert "digits.npz (SHA-256 ok)" in where["digits sample"]
-    assert all(v.startswith(("/", "not found (", "skimage")) or ":" in v for v in where.values())
+    assert "tweets.tsv.bz2 (SHA-256 ok)" in where["tweets sentences"]
+    assert where["names"].startswith("Faker ") and "12 languages" in where["names"]
+    assert all(
+        v.startswith(("/", "not found (", "skimage", "Faker")) or ":" in v for v in where.values()
+    )
 
 
 def test_missing_full_sets_say_how_to_get_them(monkeypatch, tmp_path):

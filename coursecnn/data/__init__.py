@@ -22,6 +22,8 @@ SHA-256 on first load; the full sets are found on disk or downloaded by torchvis
     find_full(name), data_dirs(name), download_full(name)
                                               where the full sets are, where they are looked for
 
+Text (rated sentences, names by language, vocabulary, padded batches) is in ``coursecnn.data.text``.
+
 Example::
 
     from coursecnn.data import fashion_mnist, loader, stats

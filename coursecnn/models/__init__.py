@@ -13,7 +13,8 @@ constructor                        family (module)
 ``shared_resnet``                  one residual block shared across depth (``resnet``)
 ``dogs_vs_cats``                   the seed's Keras model (``dogs_vs_cats``)
 ``conv_autoencoder``               convolutional autoencoder (``autoencoder``)
-``text_cnn``, ``char_cnn``         CNNs on word and character ids (``text``)
+``text_cnn``, ``char_cnn``         CNNs on word and character ids (``text``); ``top_ngrams``
+``NgramLogisticRegression``        the bag-of-n-grams baseline for text (``ngrams``)
 ``summary(model, input_size)``     per-layer shapes, parameters, MACs, receptive fields
 =================================  ==========================================================
 """
@@ -25,10 +26,11 @@ from .dogs_vs_cats import dogs_vs_cats
 from .googlenet import Inception, googlenet
 from .lenet import Subsampling, TableConv2d, lenet1, lenet5
 from .mlp import mlp
+from .ngrams import NgramLogisticRegression, ngrams
 from .nin import mlpconv, nin
 from .resnet import BasicBlock, Bottleneck, SharedResNet, resnet, shared_resnet
 from .summary import LayerRow, ModelSummary, summary
-from .text import TextCNN, char_cnn, text_cnn
+from .text import TextCNN, char_cnn, text_cnn, top_ngrams
 from .vgg import CONFIGS as VGG_CONFIGS
 from .vgg import make_layers, vgg
 
@@ -43,6 +45,7 @@ __all__ = [
     "SharedResNet",
     "Subsampling",
     "TableConv2d",
+    "NgramLogisticRegression",
     "TextCNN",
     "alexnet",
     "char_cnn",
@@ -55,10 +58,12 @@ __all__ = [
     "make_layers",
     "mlp",
     "mlpconv",
+    "ngrams",
     "nin",
     "resnet",
     "shared_resnet",
     "summary",
     "text_cnn",
+    "top_ngrams",
     "vgg",
 ]

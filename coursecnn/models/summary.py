@@ -147,7 +147,9 @@ class _ReceptiveFields(TorchFunctionMode):
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         out = func(*args, **(kwargs or {}))
-        ins = [self.get(t) for t in tree_leaves((args, kwargs)) if isinstance(t, torch.Tensor)]
+        leaves = tree_leaves((args, kwargs))
+        # a boolean mask (padding, say) selects values; it does not widen what they see
+        ins = [self.get(t) for t in leaves if isinstance(t, torch.Tensor) and t.dtype != torch.bool]
         ins = [s for s in ins if s != "unknown"]
         if ins:
             combined = None if None in ins else (max(s[0] for s in ins), max(s[1] for s in ins))

@@ -4,7 +4,15 @@ LeCun 2015) on character ids.
 TextCNN: embeddings -> parallel 1-D convolutions of several widths (3, 4, 5; 100 filters each)
 -> ReLU -> max over time (one number per filter, whatever the sentence length) -> concatenate
 -> dropout 0.5 -> linear. The paper's "CNN-rand"/"non-static" (``freeze_embeddings=False``) or
-"static" (``True``, with pretrained vectors loaded into ``embedding.weight``).
+"static" (``True``, with pretrained vectors loaded into ``embedding.weight``). Random embeddings
+start uniform in [-0.25, 0.25], as in Kim's code (torch's default, N(0, 1), trains far worse).
+
+Padding (``padding_idx`` given): each sentence is padded with ``width - 1`` zero vectors on both
+sides, as in Kim's code, and the max runs only over the windows that hold at least one token of
+the sentence; padding ids are zero vectors whatever their embedding row holds. So a sentence gets
+the same logits alone or in a batch padded to a longer one, and a window of padding alone (whose
+response is just the bias) never wins the max. Without ``padding_idx`` every position is a
+token.
 
 Character CNN ("small" model of the paper, 70 characters, 1014 long): one-hot characters ->
 six 1-D convolutions (7, 7, 3, 3, 3, 3; 256 filters), max-pool 3 after the 1st, 2nd and 6th ->
@@ -23,9 +31,16 @@ from torch import nn
 
 from ._util import check_positive, conv_out, scaled
 
+#: Kim (2014)'s code draws random word vectors from U[-0.25, 0.25]
+EMBEDDING_INIT = 0.25
+
 
 class TextCNN(nn.Module):
-    """ids: (N, L) LongTensor (L at least the widest filter) -> logits (N, num_classes)."""
+    """ids: (N, L) LongTensor -> logits (N, num_classes).
+
+    Without ``padding_idx``, L must be at least the widest filter; with it, any L >= 1, and
+    the sentences may be right-padded with ``padding_idx``.
+    """
 
     def __init__(
         self,
@@ -44,18 +59,82 @@ class TextCNN(nn.Module):
             check_positive(name, v)
         if not widths:
             raise ValueError("widths: expected at least one filter width, got ()")
+        self.padding_idx = padding_idx
         self.embedding = nn.Embedding(vocab_size, embed_dim, padding_idx=padding_idx)
+        with torch.no_grad():
+            self.embedding.weight.uniform_(-EMBEDDING_INIT, EMBEDDING_INIT)
+            if padding_idx is not None:
+                self.embedding.weight[padding_idx] = 0
         self.embedding.weight.requires_grad_(not freeze_embeddings)
-        self.convs = nn.ModuleList(nn.Conv1d(embed_dim, filters, w) for w in widths)
+        pad = padding_idx is not None
+        self.convs = nn.ModuleList(
+            nn.Conv1d(embed_dim, filters, w, padding=w - 1 if pad else 0) for w in widths
+        )
         self.dropout = nn.Dropout(dropout)
         self.fc = nn.Linear(filters * len(widths), num_classes)
 
-    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+    def features(self, ids: torch.Tensor) -> list[torch.Tensor]:
+        """Each width's ReLU responses ``(N, filters, T)``, windows that are only padding at -inf.
+
+        Without padding, T = L - width + 1 and window t holds tokens t .. t + width - 1; with
+        padding, T = L + width - 1 and window t holds tokens t - width + 1 .. t.
+        """
         if ids.dim() != 2:
             raise ValueError(f"ids: expected a 2-D tensor (N, L), got shape {tuple(ids.shape)}")
-        x = self.embedding(ids).transpose(1, 2)  # (N, embed_dim, L)
-        pooled = [F.relu(conv(x)).amax(dim=2) for conv in self.convs]  # max over time: (N, F)
-        return self.fc(self.dropout(torch.cat(pooled, dim=1)))
+        x = self.embedding(ids)  # (N, L, embed_dim)
+        if self.padding_idx is None:
+            return [F.relu(conv(x.transpose(1, 2))) for conv in self.convs]
+        tokens = (ids != self.padding_idx).unsqueeze(1)  # (N, 1, L)
+        x = x.transpose(1, 2) * tokens  # (N, embed_dim, L); padding is the zero vector
+        out = []
+        for conv in self.convs:
+            w = conv.kernel_size[0]
+            h = F.relu(conv(x))  # (N, F, L + w - 1)
+            ones = torch.ones(1, 1, w, device=ids.device)
+            has_token = F.conv1d(tokens.float(), ones, padding=w - 1) > 0  # (N, 1, L + w - 1)
+            out.append(h.masked_fill(~has_token, float("-inf")))
+        return out
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        pooled = [h.amax(dim=2) for h in self.features(ids)]  # max over time: (N, F) each
+        pooled = torch.cat(pooled, dim=1).clamp_min(0)  # a sentence of padding only: 0, not -inf
+        return self.fc(self.dropout(pooled))
+
+
+@torch.no_grad()
+def top_ngrams(
+    model: TextCNN, ids: torch.Tensor, width_index: int, filters: Sequence[int], k: int = 5
+) -> list[list[tuple[tuple[int, ...], float]]]:
+    """What filters respond to: for each filter, its ``k`` strongest distinct windows in ``ids``.
+
+    ids: (N, L) sentences (moved to the model's device); width_index: which of ``model.convs``;
+    returns, per filter, pairs ``(window token ids, ReLU response)``, strongest first; ids
+    beyond the sentence are padding.
+    """
+    if not 0 <= width_index < len(model.convs):
+        raise ValueError(f"width_index: expected 0 .. {len(model.convs) - 1}, got {width_index}")
+    was_training = model.training
+    model.eval()
+    try:
+        weight = model.embedding.weight
+        h = model.features(ids.to(weight.device))[width_index].float().cpu()  # (N, F, T)
+    finally:
+        model.train(was_training)
+    ids = ids.cpu()
+    w = model.convs[width_index].kernel_size[0]
+    if model.padding_idx is not None:
+        ids = F.pad(ids, (w - 1, w - 1), value=model.padding_idx)
+    out = []
+    for f in filters:
+        values, order = h[:, f].flatten().sort(descending=True)
+        seen: dict[tuple[int, ...], float] = {}
+        for v, i in zip(values.tolist(), order.tolist(), strict=True):
+            if len(seen) == k or v == float("-inf"):
+                break
+            n, t = divmod(i, h.shape[2])
+            seen.setdefault(tuple(ids[n, t : t + w].tolist()), v)
+        out.append(list(seen.items()))
+    return out
 
 
 def text_cnn(
