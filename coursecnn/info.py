@@ -14,7 +14,6 @@ PACKAGES = {
     "scikit-image": "skimage",
     "matplotlib": "matplotlib",
     "ipywidgets": "ipywidgets",
-    "Faker": "faker",
     "jupyterlab": "jupyterlab",
     "captum": "captum",
     "coursecnn": "coursecnn",
@@ -76,9 +75,10 @@ def data_sources() -> dict[str, str]:
     try:
         n = len(text.names("train")[0]) + len(text.names("test")[0])
         found["names"] = (
-            f"Faker {text.faker_version()} ({n:,} names, {len(text.NAME_LANGUAGES)} languages)"
+            f"data/names.tsv.bz2, from Faker {text.faker_version()} ({n:,} names, "
+            f"{len(text.NAME_LANGUAGES)} languages)"
         )
-    except Exception as err:  # Faker missing or changed
+    except Exception as err:  # the names file missing or corrupted
         found["names"] = f"NOT OK: {type(err).__name__}: {err}"
     try:
         data.photo("camera")

@@ -21,6 +21,10 @@ Sources (both seeded, stratified, reproducible byte for byte):
                                  Every source row is kept, in order, with its split: rows rated 0
                                  and repeats (case and spacing ignored) are marked, and of the
                                  rest a stratified tenth (movies) or fifth (tweets) is "test".
+  data/names.tsv.bz2             first and last names of twelve languages from the person
+                                 providers of Faker 40.63.0 (`pip install Faker==40.63.0`, the
+                                 `data` extra): cleaned, deduplicated, names found in two languages
+                                 dropped, balanced, a fifth of each language "test" (by SHA-256).
 Test rows that repeat a training image pixel for pixel are left out of the draw, so the two
 splits share no image.
 """
@@ -45,7 +49,7 @@ sys.path.insert(0, str(ROOT))
 from coursecnn.data._atomic import atomic_write  # noqa: E402
 from coursecnn.data.idx import read_idx  # noqa: E402
 from coursecnn.data.samples import MANIFEST, sha256, write_npz  # noqa: E402
-from coursecnn.data.text import sentences  # noqa: E402
+from coursecnn.data.text import faker_names, sentences  # noqa: E402
 
 SEED = 20240601
 DEBIAN_FASHION = Path("/usr/share/datasets/fashion-mnist")
@@ -176,7 +180,17 @@ def build_sentences(out: Path, sdist: Path) -> list[Path]:
     return files
 
 
-PARTS = ("digits", "fashion", "text")
+def build_names(out: Path) -> Path:
+    installed = faker_names.installed_faker()
+    if installed != faker_names.FAKER:
+        raise SystemExit(
+            f"names: built from Faker {faker_names.FAKER}, found {installed or 'none'}; "
+            f"run `pip install Faker=={faker_names.FAKER}` (the data extra) first"
+        )
+    return faker_names.write_names(out / faker_names.NAMES_FILE, faker_names.build_rows())
+
+
+PARTS = ("digits", "fashion", "text", "names")
 
 
 def build(out: Path, only=PARTS, sdist: Path | None = None) -> dict[str, dict]:
@@ -188,6 +202,8 @@ def build(out: Path, only=PARTS, sdist: Path | None = None) -> dict[str, dict]:
     if "text" in only:
         with tempfile.TemporaryDirectory() as tmp:
             files += build_sentences(out, sdist or fetch_vader_sdist(Path(tmp)))
+    if "names" in only:
+        files.append(build_names(out))
     return {f.name: {"sha256": sha256(f), "bytes": f.stat().st_size} for f in files}
 
 

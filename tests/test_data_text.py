@@ -311,6 +311,44 @@ def test_names_are_balanced_over_ten_or_more_languages_with_a_fixed_split():
     assert len(set(y_train[:50])) > 5  # mixed, not grouped by language
 
 
+def test_shipped_names_carry_no_name_twice_and_only_letters():
+    everything = names("train")[0] + names("test")[0]
+    assert len({n.casefold() for n in everything}) == len(everything)
+    assert all(all(ch.isalpha() or ch in " -'" for ch in n) and n == n.strip() for n in everything)
+    assert names_module.faker_version() == names_module.FAKER
+
+
+def test_a_corrupted_names_file_is_refused_with_its_name(tmp_path, monkeypatch):
+    from coursecnn.data import samples
+
+    copy = tmp_path / "data"
+    copy.mkdir()
+    payload = bytearray((samples.SHIPPED_DIR / names_module.NAMES_FILE).read_bytes())
+    payload[100] ^= 0xFF
+    (copy / names_module.NAMES_FILE).write_bytes(bytes(payload))
+    monkeypatch.setattr(samples, "SHIPPED_DIR", copy)
+    with pytest.raises(ValueError, match="names.tsv.bz2"):
+        names("train")
+
+
+NEEDS_FAKER = pytest.mark.skipif(
+    names_module.installed_faker() is None,
+    reason="Faker (the data extra, pip install -e '.[data]') rebuilds data/names.tsv.bz2",
+)
+
+
+@NEEDS_FAKER
+def test_the_builder_rebuilds_the_shipped_names_from_the_same_faker():
+    if names_module.installed_faker() != names_module.FAKER:
+        pytest.skip(f"the shipped names were built from Faker {names_module.FAKER}")
+    rows = names_module.build_rows()
+    for split in ("train", "test"):
+        texts, labels = names(split)
+        built = [(n, lang) for n, lang, s in rows if s == split]
+        assert built == [(t, NAME_LANGUAGES[c]) for t, c in zip(texts, labels, strict=True)]
+
+
+@NEEDS_FAKER
 def test_no_name_belongs_to_two_languages_and_every_name_is_letters():
     table = names_module.name_table()
     seen = {}
@@ -328,12 +366,13 @@ def test_no_name_belongs_to_two_languages_and_every_name_is_letters():
     assert "anna" in shared and len(shared) > 200 and not shared & set(seen)
 
 
+@NEEDS_FAKER
 def test_faker_name_lists_are_read_offline_from_the_package():
     found = names_module.locale_names("fi_FI")
     assert "Aaltonen" in found and "John" not in found and "Doe" not in found
     with pytest.raises(ValueError, match="locale: Faker has no person provider"):
         names_module.locale_names("xx_XX")
-    assert names_module.faker_version()[0].isdigit()
+    assert names_module.installed_faker()[0].isdigit()
 
 
 # -- Pang and Lee's sentence polarity data, downloaded from 127.0.0.1 --------------------------

@@ -33,9 +33,9 @@ def test_report_has_versions_device_and_data():
     }
     assert "digits.npz (SHA-256 ok)" in where["digits sample"]
     assert "tweets.tsv.bz2 (SHA-256 ok)" in where["tweets sentences"]
-    assert where["names"].startswith("Faker ") and "12 languages" in where["names"]
+    assert where["names"].startswith("data/names.tsv.bz2") and "12 languages" in where["names"]
     assert all(
-        v.startswith(("/", "not found (", "skimage", "Faker")) or ":" in v for v in where.values()
+        v.startswith(("/", "not found (", "skimage", "data/")) or ":" in v for v in where.values()
     )
 
 

@@ -1,9 +1,12 @@
-"""Names by language, for character-level models, from the name lists that Faker ships.
+"""Names by language, for character-level models, built from the name lists that Faker ships.
 
-Faker (MIT) keeps, for each locale, tuples of first and last names in its installed package
-(``faker/providers/person/<locale>/__init__.py``): reading them needs no network. ``names``
-takes the first and last names of the locales in ``NAME_LOCALES`` (twelve languages in Latin
-script, so that a model must learn spelling, not the alphabet), and then
+``names(split)`` reads ``data/names.tsv.bz2`` (checked against its SHA-256, like every shipped
+file), so that the names and their split do not change with the installed Faker.
+``scripts/build_data.py`` builds that file with :func:`build_rows` from Faker (``FAKER``, the
+``data`` extra; MIT), which keeps, for each locale, tuples of first and last names in its
+package (``faker/providers/person/<locale>/__init__.py``): reading them needs no network. The
+builder takes the first and last names of the locales in ``NAME_LOCALES`` (twelve languages in
+Latin script, so that a model must learn spelling, not the alphabet), and then
 
 * keeps names made of letters, with single spaces, hyphens or apostrophes between them;
 * drops, ignoring case, repeats within a language and every name found in two languages
@@ -11,23 +14,32 @@ script, so that a model must learn spelling, not the alphabet), and then
 * keeps the same number of names, N, in every language (the smallest language's count),
   chosen by the SHA-256 of the name, and puts the first ``round(N / 5)`` of them in ``"test"``.
 
-The split depends on the names alone, so it is fixed for a given Faker version (the notebook
-prints which). Faker's lists are generated data sources, not a census: treat accuracies as
-relative.
+The split depends on the names alone, so it is fixed for a given Faker version; the shipped file
+was built with ``FAKER``. Faker's lists are generated data sources, not a census: treat
+accuracies as relative.
 """
 
 from __future__ import annotations
 
+import bz2
 import hashlib
 import importlib
+import os
 import re
 import unicodedata
 from collections import Counter
 from functools import cache
+from pathlib import Path
 
 import numpy as np
 
+from coursecnn.data import samples
 from coursecnn.data.samples import check_split
+
+#: the Faker release the shipped file was built from (``scripts/build_data.py``)
+FAKER = "40.63.0"
+NAMES_FILE = "names.tsv.bz2"
+HEADER = ("name", "language", "split")
 
 #: language -> the Faker locales whose first and last names it takes
 NAME_LOCALES: dict[str, tuple[str, ...]] = {
@@ -50,10 +62,18 @@ _NAME = re.compile(r"[^\W\d_]+(?:[ '\-][^\W\d_]+)*")
 
 
 def faker_version() -> str:
-    """The installed Faker's version: the name lists, and so the splits, belong to it."""
-    from importlib.metadata import version
+    """The Faker release the shipped names were built from (``FAKER``)."""
+    return FAKER
 
-    return version("Faker")
+
+def installed_faker() -> str | None:
+    """The installed Faker's version, or None: what ``build_rows`` would read."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("Faker")
+    except PackageNotFoundError:
+        return None
 
 
 def locale_names(locale: str) -> set[str]:
@@ -108,24 +128,50 @@ def name_table() -> dict[str, tuple[str, ...]]:
     }
 
 
-@cache
-def _split() -> dict[str, tuple[tuple[str, ...], np.ndarray]]:
+def build_rows() -> list[tuple[str, str, str]]:
+    """``(name, language, split)`` rows from the installed Faker, in a fixed mixed order."""
     table = name_table()
     n = min(len(v) for v in table.values())
     n_test = round(TEST_FRACTION * n)
-    out = {}
+    rows = []
     for split, sl in (("test", slice(0, n_test)), ("train", slice(n_test, n))):
-        pairs = [(name, c) for c, lang in enumerate(NAME_LANGUAGES) for name in table[lang][sl]]
+        pairs = [(name, lang) for lang in NAME_LANGUAGES for name in table[lang][sl]]
         pairs.sort(key=lambda p: _rank(f"order {p[0]}"))  # languages mixed, in a fixed order
-        out[split] = (tuple(p[0] for p in pairs), np.array([p[1] for p in pairs], np.int64))
-    return out
+        rows += [(name, lang, split) for name, lang in pairs]
+    return rows
+
+
+def write_names(path: str | os.PathLike, rows: list[tuple[str, str, str]]) -> Path:
+    """The names file: UTF-8 TSV ``name language split``, bzip2 level 9 (no timestamp)."""
+    from coursecnn.data._atomic import atomic_write
+
+    lines = ["\t".join(HEADER)] + ["\t".join(r) for r in rows]
+    return atomic_write(path, bz2.compress(("\n".join(lines) + "\n").encode("utf-8"), 9))
+
+
+@cache
+def _read(path: Path, sha: str) -> dict[str, tuple[tuple[str, ...], np.ndarray]]:
+    with bz2.open(path, "rb") as f:
+        lines = f.read().decode("utf-8").split("\n")
+    if tuple(lines[0].split("\t")) != HEADER or lines[-1] != "":
+        raise ValueError(f"{path}: expected a header {HEADER} and newline-ended rows")
+    out: dict[str, tuple[list[str], list[int]]] = {"train": ([], []), "test": ([], [])}
+    for n, line in enumerate(lines[1:-1], start=2):
+        fields = line.split("\t")
+        if len(fields) != 3 or fields[1] not in NAME_LANGUAGES or fields[2] not in out:
+            raise ValueError(f"{path}, line {n}: expected name, language, split; got {line!r}")
+        out[fields[2]][0].append(fields[0])
+        out[fields[2]][1].append(NAME_LANGUAGES.index(fields[1]))
+    return {k: (tuple(t), np.array(c, np.int64)) for k, (t, c) in out.items()}
 
 
 def names(split: str = "train") -> tuple[list[str], np.ndarray]:
     """``(names, labels)``: labels index ``NAME_LANGUAGES``; every language equally often.
 
-    With Faker 40.x: 12 languages x N names, N about 380, one fifth of them in ``"test"``.
+    From ``data/names.tsv.bz2`` (built from Faker 40.63.0): 12 languages x 382 names, 76 of
+    each language in ``"test"``, 306 in ``"train"``.
     """
     check_split(split)
-    texts, labels = _split()[split]
+    path = samples.verify(samples.SHIPPED_DIR / NAMES_FILE)
+    texts, labels = _read(path, samples.manifest()[path.name]["sha256"])[split]
     return list(texts), labels.copy()
