@@ -6,6 +6,7 @@ Each function draws one labelled figure and returns it (``matplotlib.figure.Figu
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 
 import matplotlib.pyplot as plt
@@ -116,7 +117,9 @@ def plot_histories(
     """Several runs' learning curves on shared axes: loss (left) and accuracy (right).
 
     runs: ``{label: History}``, one colour a run; training solid with circles, validation
-    dashed with squares (``val=False`` or a run without validation: training only).
+    dashed with squares (``val=False`` or a run without validation: training only). When no run
+    measured an accuracy (an autoencoder's or a segmentation's targets are not class labels),
+    only the loss is drawn.
     """
     runs = dict(runs)
     if not runs:
@@ -124,20 +127,29 @@ def plot_histories(
     for label, h in runs.items():
         if not isinstance(h, History) or not len(h):
             raise ValueError(f"runs[{label!r}]: expected a History with epochs, got {h!r}")
-    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(11, 3.8))
+    with_acc = any(not math.isnan(a) for h in runs.values() for a in h.train_acc + h.val_acc)
+    if with_acc:
+        fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(11, 3.8))
+    else:
+        fig, ax_loss = plt.subplots(figsize=(6.5, 3.8))
+        ax_acc = None
     for label, h in runs.items():
         (line,) = ax_loss.plot(h.epochs, h.train_loss, "o-", ms=3, label=f"{label}, training")
         colour = line.get_color()
-        ax_acc.plot(h.epochs, [100 * a for a in h.train_acc], "o-", ms=3, color=colour,
-                    label=f"{label}, training")  # fmt: skip
+        if ax_acc is not None:
+            ax_acc.plot(h.epochs, [100 * a for a in h.train_acc], "o-", ms=3, color=colour,
+                        label=f"{label}, training")  # fmt: skip
         if val and h.has_val:
             ax_loss.plot(h.epochs, h.val_loss, "s--", ms=3, color=colour,
                          label=f"{label}, validation")  # fmt: skip
-            ax_acc.plot(h.epochs, [100 * a for a in h.val_acc], "s--", ms=3, color=colour,
-                        label=f"{label}, validation")  # fmt: skip
+            if ax_acc is not None:
+                ax_acc.plot(h.epochs, [100 * a for a in h.val_acc], "s--", ms=3, color=colour,
+                            label=f"{label}, validation")  # fmt: skip
     ax_loss.set(xlabel="epoch", ylabel=ylabel, title=f"{title}: loss")
-    ax_acc.set(xlabel="epoch", ylabel="accuracy (%)", title=f"{title}: accuracy")
-    for ax in (ax_loss, ax_acc):
+    axes = [ax_loss] if ax_acc is None else [ax_loss, ax_acc]
+    if ax_acc is not None:
+        ax_acc.set(xlabel="epoch", ylabel="accuracy (%)", title=f"{title}: accuracy")
+    for ax in axes:
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
     fig.tight_layout()

@@ -13,6 +13,8 @@ constructor                        family (module)
 ``shared_resnet``                  one residual block shared across depth (``resnet``)
 ``dogs_vs_cats``                   the seed's Keras model (``dogs_vs_cats``)
 ``conv_autoencoder``               convolutional autoencoder (``autoencoder``)
+``segnet``                         encoder-decoder for per-pixel labels, unpooling (``segnet``)
+``ResizeConv2d``                   resize-then-convolve; ``checkerboard_score`` (``upsampling``)
 ``text_cnn``, ``char_cnn``         CNNs on word and character ids (``text``)
 ``summary(model, input_size)``     per-layer shapes, parameters, MACs, receptive fields
 =================================  ==========================================================
@@ -27,8 +29,10 @@ from .lenet import Subsampling, TableConv2d, lenet1, lenet5
 from .mlp import mlp
 from .nin import mlpconv, nin
 from .resnet import BasicBlock, Bottleneck, SharedResNet, resnet, shared_resnet
+from .segnet import SegNet, segnet
 from .summary import LayerRow, ModelSummary, summary
 from .text import TextCNN, char_cnn, text_cnn
+from .upsampling import ResizeConv2d, checkerboard_score
 from .vgg import CONFIGS as VGG_CONFIGS
 from .vgg import make_layers, vgg
 
@@ -40,12 +44,15 @@ __all__ = [
     "Inception",
     "LayerRow",
     "ModelSummary",
+    "ResizeConv2d",
+    "SegNet",
     "SharedResNet",
     "Subsampling",
     "TableConv2d",
     "TextCNN",
     "alexnet",
     "char_cnn",
+    "checkerboard_score",
     "conv_autoencoder",
     "count_params",
     "dogs_vs_cats",
@@ -57,6 +64,7 @@ __all__ = [
     "mlpconv",
     "nin",
     "resnet",
+    "segnet",
     "shared_resnet",
     "summary",
     "text_cnn",

@@ -100,3 +100,41 @@ def predict(
         torch.cat(labels).numpy().astype(np.int64),
         torch.cat(probs).numpy().astype(np.float32),
     )
+
+
+@torch.no_grad()
+def predict_masks(
+    model: nn.Module,
+    images: torch.Tensor,
+    batch_size: int = 256,
+    device: str | torch.device | None = None,
+) -> np.ndarray:
+    """Per-pixel classes of a segmentation model: the argmax of its scores at every pixel.
+
+    images: (N, C, H, W) float; the model maps (B, C, H, W) to scores (B, K, H, W).
+    Returns int64 (N, H, W), in the order of ``images``. The model is run in eval mode and left
+    in the mode it was in.
+    """
+    if not isinstance(images, torch.Tensor) or images.ndim != 4:
+        shape = tuple(images.shape) if hasattr(images, "shape") else type(images).__name__
+        raise ValueError(f"images: expected a 4-D tensor (N, C, H, W), got {shape}")
+    if batch_size < 1:
+        raise ValueError(f"batch_size: expected a positive integer, got {batch_size!r}")
+    dev = pick_device(device)
+    was_training = model.training
+    model.to(dev).eval()
+    out = []
+    try:
+        for start in range(0, len(images), batch_size):
+            scores = model(images[start : start + batch_size].to(dev))
+            if scores.ndim != 4 or scores.shape[-2:] != images.shape[-2:]:
+                raise ValueError(
+                    f"model: expected scores (B, K, {images.shape[2]}, {images.shape[3]}), "
+                    f"got shape {tuple(scores.shape)}"
+                )
+            out.append(scores.argmax(dim=1).cpu())
+    finally:
+        model.train(was_training)
+    if not out:
+        return np.zeros((0, *images.shape[-2:]), dtype=np.int64)
+    return torch.cat(out).numpy().astype(np.int64)

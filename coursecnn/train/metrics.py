@@ -1,4 +1,5 @@
-"""Accuracy and the confusion matrix, with a labelled plot of the matrix."""
+"""Accuracy and the confusion matrix, with a labelled plot of the matrix; for per-pixel labels
+(segmentation), pixel accuracy and intersection over union (IoU) per class and averaged."""
 
 from __future__ import annotations
 
@@ -47,6 +48,47 @@ def confusion_matrix(preds: Any, labels: Any, num_classes: int | None = None) ->
     m = np.zeros((num_classes, num_classes), dtype=np.int64)
     np.add.at(m, (labels, preds), 1)
     return m
+
+
+def pixel_accuracy(preds: Any, labels: Any) -> float:
+    """The fraction of pixels whose predicted class is the true one.
+
+    preds, labels: integer class maps of the same shape, e.g. (N, H, W); every pixel counts once.
+    """
+    preds, labels = np.asarray(preds), np.asarray(labels)
+    if preds.shape != labels.shape:
+        raise ValueError(
+            f"preds: expected the shape of labels {labels.shape}, got shape {preds.shape}"
+        )
+    if preds.size == 0:
+        return float("nan")
+    return float(np.mean(preds == labels))
+
+
+def iou_per_class(preds: Any, labels: Any, num_classes: int) -> np.ndarray:
+    """Intersection over union of each class over all the pixels given.
+
+    ``IoU_c = |{pred = c} & {label = c}| / |{pred = c} | {label = c}|``, from the confusion matrix
+    of every pixel (the images of a batch are pooled, as in PASCAL VOC). preds, labels: integer
+    class maps of the same shape; returns float64 (num_classes,), NaN for a class that appears
+    in neither (its IoU is 0 / 0, undefined).
+    """
+    m = confusion_matrix(preds, labels, num_classes)
+    inter = np.diag(m).astype(np.float64)
+    union = m.sum(axis=0) + m.sum(axis=1) - inter
+    return np.divide(inter, union, out=np.full(num_classes, np.nan), where=union > 0)
+
+
+def mean_iou(preds: Any, labels: Any, num_classes: int) -> float:
+    """Mean IoU: the average of ``iou_per_class`` over the classes present in the prediction or
+    the truth (absent classes are left out, not counted as 0 or 1); NaN when there is no pixel.
+
+    Every class weighs the same, however few pixels it has: unlike pixel accuracy, a model that
+    ignores a rare class loses a whole 1/K of the score.
+    """
+    iou = iou_per_class(preds, labels, num_classes)
+    present = ~np.isnan(iou)
+    return float(iou[present].mean()) if present.any() else float("nan")
 
 
 def plot_confusion_matrix(
