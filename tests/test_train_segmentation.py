@@ -161,3 +161,71 @@ def test_probe_standardises_with_the_given_statistics_and_validates():
         linear_probe(x[0], y, xt, yt)
     with pytest.raises(ValueError, match="C: expected a positive"):
         linear_probe(x, y, xt, yt, C=0)
+
+
+# ------------------------------------------------------------- outputs and image quality
+def test_predict_outputs_batches_and_call():
+    from coursecnn.models import conv_autoencoder
+    from coursecnn.train import predict_outputs
+
+    torch.manual_seed(0)
+    model = conv_autoencoder(code_size=4)
+    x = torch.rand(5, 1, 28, 28)
+    with torch.no_grad():
+        want, codes = model(x), model.encode(x)
+    assert torch.allclose(predict_outputs(model, x, batch_size=2), want)
+    assert torch.allclose(predict_outputs(model, x, batch_size=3, call=model.encode), codes)
+    with pytest.raises(ValueError, match="inputs: expected a tensor"):
+        predict_outputs(model, x.numpy())
+    with pytest.raises(ValueError, match="inputs: expected at least one"):
+        predict_outputs(model, x[:0])
+
+
+def test_image_quality_is_skimage_per_image_and_edge_ratio():
+    from skimage.filters import gaussian
+    from skimage.metrics import peak_signal_noise_ratio, structural_similarity
+
+    from coursecnn.train import image_quality
+
+    rng = np.random.default_rng(0)
+    ref = rng.random((3, 16, 20))
+    noisy = np.clip(ref + 0.1 * rng.normal(size=ref.shape), 0, 1)
+    q = image_quality(noisy, ref)
+    assert np.isclose(q["psnr"], np.mean([peak_signal_noise_ratio(r, n, data_range=1.0)
+                                          for r, n in zip(ref, noisy, strict=True)]))  # fmt: skip
+    assert np.isclose(q["ssim"], np.mean([structural_similarity(r, n, data_range=1.0)
+                                          for r, n in zip(ref, noisy, strict=True)]))  # fmt: skip
+    blurred = np.stack([gaussian(r, sigma=2) for r in ref])
+    assert image_quality(blurred, ref)["edge_ratio"] < 0.5 < image_quality(ref, ref)["edge_ratio"]
+    same = image_quality(ref, ref)
+    assert same["psnr"] == np.inf and np.isclose(same["ssim"], 1.0) and same["edge_ratio"] == 1.0
+    with pytest.raises(ValueError, match="images: expected"):
+        image_quality(ref[0], ref[0])
+
+
+def test_history_summary_leaves_out_accuracies_that_were_not_measured():
+    from coursecnn.train import History
+
+    h = History()
+    nan = float("nan")
+    h.append(train_loss=0.5, train_acc=nan, val_loss=0.25, val_acc=nan, epoch_time=1.0,
+             images_per_sec=10.0)  # fmt: skip
+    assert "acc" not in h.summary() and "val loss 0.2500" in h.summary()
+
+
+def test_principal_components_match_the_svd():
+    from coursecnn.train import principal_components
+
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(200, 6)) @ rng.normal(size=(6, 6)) + 5.0
+    mean, axes = principal_components(x, 3)
+    _, s, vt = np.linalg.svd(x - x.mean(0), full_matrices=False)
+    assert np.allclose(mean, x.mean(0))
+    assert np.allclose(np.abs(axes @ vt[:3].T), np.eye(3), atol=1e-8)  # the same axes, up to sign
+    codes = (x - mean) @ axes.T
+    assert np.allclose(codes.var(axis=0, ddof=1), s[:3] ** 2 / 199)  # variances, largest first
+    assert np.all(axes[np.arange(3), np.abs(axes).argmax(1)] > 0)
+    with pytest.raises(ValueError, match="k: expected an integer from 1 to 6"):
+        principal_components(x, 7)
+    with pytest.raises(ValueError, match="x: expected a 2-D"):
+        principal_components(x[0], 1)

@@ -91,6 +91,44 @@ def mean_iou(preds: Any, labels: Any, num_classes: int) -> float:
     return float(iou[present].mean()) if present.any() else float("nan")
 
 
+def image_quality(images: Any, references: Any, data_range: float = 1.0) -> dict[str, float]:
+    """How close images are to their references, averaged over the images.
+
+    images, references: (N, H, W) grey images (values spanning ``data_range``, e.g. 0..1).
+    Returns ``{"psnr": dB, "ssim": ..., "edge_ratio": ...}``: PSNR and SSIM from
+    ``skimage.metrics`` (SSIM with its default 7x7 window), image by image, then averaged
+    (an identical pair has PSNR inf); ``edge_ratio`` is the mean Sobel gradient magnitude
+    (``skimage.filters.sobel``) of ``images`` over that of ``references``: below 1, the images
+    are blurrier than the references; above 1, busier (noise, artefacts).
+    """
+    from skimage.filters import sobel
+    from skimage.metrics import peak_signal_noise_ratio, structural_similarity
+
+    images = np.asarray(images, dtype=np.float64)
+    references = np.asarray(references, dtype=np.float64)
+    if images.ndim != 3 or images.shape != references.shape:
+        raise ValueError(
+            f"images: expected (N, H, W) images of the references' shape {references.shape}, "
+            f"got shape {images.shape}"
+        )
+    with np.errstate(divide="ignore"):
+        psnr = [
+            peak_signal_noise_ratio(r, i, data_range=data_range)
+            for i, r in zip(images, references, strict=True)
+        ]
+    ssim = [
+        structural_similarity(r, i, data_range=data_range)
+        for i, r in zip(images, references, strict=True)
+    ]
+    edges_ref = np.mean([sobel(r).mean() for r in references])
+    edges = np.mean([sobel(i).mean() for i in images])
+    return {
+        "psnr": float(np.mean(psnr)),
+        "ssim": float(np.mean(ssim)),
+        "edge_ratio": float(edges / edges_ref) if edges_ref > 0 else float("nan"),
+    }
+
+
 def plot_confusion_matrix(
     matrix: np.ndarray,
     class_names: Sequence[str] | None = None,

@@ -5,6 +5,8 @@ few_labels(labels, per_class, seed)   indices of ``per_class`` images of every c
 linear_probe(features, labels, test_features, test_labels)
                                       multinomial logistic regression, trained to convergence,
                                       and its test accuracy
+principal_components(x, k)            PCA: the mean and the k axes of largest variance, the
+                                      best linear code of k numbers (and 2-D projections)
 
 The probe minimises ``sum_i cross_entropy_i + 0.5 * C^-1 * ||W||^2`` (no penalty on the bias),
 the objective of scikit-learn's ``LogisticRegression`` (``C=1`` by default), with L-BFGS as
@@ -22,6 +24,8 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
+
+from coursecnn.train._batches import pick_device
 
 
 def few_labels(labels: Any, per_class: int, seed: int = 0) -> np.ndarray:
@@ -49,6 +53,27 @@ def few_labels(labels: Any, per_class: int, seed: int = 0) -> np.ndarray:
             )
         chosen.append(of_c[:per_class])
     return np.concatenate(chosen).astype(np.int64)
+
+
+def principal_components(x: Any, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """PCA of ``x`` (N, D): its mean (D,) and its first ``k`` principal axes (k, D), largest
+    variance first, each of length 1; ``(x - mean) @ axes.T`` are the k-number codes.
+
+    Computed from the eigenvectors of the D x D covariance matrix (``np.linalg.eigh``), cheaper
+    than an SVD of x when N is much larger than D. Each axis's sign is fixed so that its
+    largest-magnitude entry is positive.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim != 2 or len(x) < 2:
+        raise ValueError(f"x: expected a 2-D array (N, D) with N >= 2, got shape {x.shape}")
+    if isinstance(k, bool) or not isinstance(k, int | np.integer) or not 1 <= k <= x.shape[1]:
+        raise ValueError(f"k: expected an integer from 1 to {x.shape[1]}, got {k!r}")
+    mean = x.mean(axis=0)
+    centred = x - mean
+    values, vectors = np.linalg.eigh(centred.T @ centred / (len(x) - 1))
+    axes = vectors[:, np.argsort(values)[::-1][:k]].T
+    flip = np.sign(axes[np.arange(k), np.abs(axes).argmax(axis=1)])
+    return mean, axes * flip[:, None]
 
 
 @dataclass
@@ -81,11 +106,14 @@ def linear_probe(
     std: Any = None,
     max_iter: int = 500,
     seed: int = 0,
+    device: str | torch.device | None = "cpu",
 ) -> ProbeResult:
     """Logistic regression on ``features`` (N, D) with ``labels`` (N,); accuracy on the test set.
 
     C: inverse strength of the L2 penalty on the weights (scikit-learn's meaning). The classes
-    are ``0 .. max(labels, test_labels)``. Runs in float64 on the CPU.
+    are ``0 .. max(labels, test_labels)``. Runs in float64 on ``device`` (the CPU by default;
+    None picks the best one here; MPS, which has no float64, falls back to the CPU); the
+    returned model is float32 on the CPU.
     """
     x, xt = _as_features("features", features), _as_features("test_features", test_features)
     y = torch.as_tensor(np.asarray(labels)).long()
@@ -104,11 +132,15 @@ def linear_probe(
     mu = x.mean(0) if mean is None else torch.as_tensor(np.asarray(mean, dtype=np.float64))
     sd = x.std(0) if std is None else torch.as_tensor(np.asarray(std, dtype=np.float64))
     sd = torch.where(sd > 1e-8, sd, torch.ones_like(sd))  # constant features stay constant
-    x, xt = (x - mu) / sd, (xt - mu) / sd
+    dev = pick_device(device)
+    if dev.type == "mps":  # MPS has no float64
+        dev = torch.device("cpu")
+    x, xt = ((x - mu) / sd).to(dev), ((xt - mu) / sd).to(dev)
+    y, yt = y.to(dev), yt.to(dev)
 
     torch.manual_seed(seed)
     num_classes = int(max(y.max(), yt.max())) + 1
-    model = nn.Linear(x.shape[1], num_classes).double()
+    model = nn.Linear(x.shape[1], num_classes).double().to(dev)
     nn.init.zeros_(model.weight)
     nn.init.zeros_(model.bias)
     opt = torch.optim.LBFGS(
@@ -138,7 +170,7 @@ def linear_probe(
         train_loss = objective().item() / len(x)
         accuracy = (model(xt).argmax(1) == yt).double().mean().item()
     iterations = int(opt.state[opt._params[0]].get("n_iter", 0))
-    return ProbeResult(accuracy, train_loss, iterations, model.float())
+    return ProbeResult(accuracy, train_loss, iterations, model.float().cpu())
 
 
-__all__ = ["ProbeResult", "few_labels", "linear_probe"]
+__all__ = ["ProbeResult", "few_labels", "linear_probe", "principal_components"]
