@@ -1,16 +1,19 @@
 """Figures the notebooks share: a row or grid of images, a labelled sample, a kernel's values,
-several runs' learning curves side by side.
+several runs' learning curves side by side, images beside their per-pixel label maps.
 
 Each function draws one labelled figure and returns it (``matplotlib.figure.Figure``).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from coursecnn.train.history import History
 
@@ -86,6 +89,69 @@ def show_samples(
     )
 
 
+def label_colormap(num_classes: int) -> ListedColormap:
+    """``num_classes`` distinct colours for label maps: black for class 0 (background), then
+    the colours of matplotlib's ``tab10`` and ``tab20`` palettes."""
+    if num_classes < 1:
+        raise ValueError(f"num_classes: expected at least 1, got {num_classes}")
+    palette = list(plt.get_cmap("tab10").colors) + list(plt.get_cmap("tab20").colors[1::2])
+    if num_classes - 1 > len(palette):
+        raise ValueError(f"num_classes: expected at most {len(palette) + 1}, got {num_classes}")
+    return ListedColormap([(0.0, 0.0, 0.0), *palette[: num_classes - 1]], name="labels")
+
+
+def show_segmentation(
+    images: np.ndarray,
+    label_maps: Mapping[str, np.ndarray],
+    class_names: Sequence[str],
+    suptitle: str | None = None,
+    size: float = 2.2,
+) -> Figure:
+    """One row per image: the image (grey), then each label map of ``label_maps`` in the same
+    colours (class 0 black), with a colour bar naming the classes.
+
+    images: (N, H, W); label_maps: ``{column title: (N, H, W) integer classes}``.
+    """
+    images = np.asarray(images)
+    if images.ndim != 3 or not len(images):
+        raise ValueError(f"images: expected (N, H, W) with N >= 1, got shape {images.shape}")
+    maps = {title: np.asarray(m) for title, m in label_maps.items()}
+    for title, m in maps.items():
+        if m.shape != images.shape:
+            raise ValueError(
+                f"label_maps[{title!r}]: expected shape {images.shape} like images, got {m.shape}"
+            )
+    k = len(class_names)
+    cmap = label_colormap(k)
+    n, h, w = images.shape
+    cols = 1 + len(maps)
+    fig, axes = plt.subplots(
+        n,
+        cols,
+        figsize=(size * cols * w / max(h, w) + 2.2, size * n * h / max(h, w) + 0.6),
+        squeeze=False,
+        layout="constrained",
+    )
+    shown = None
+    for i in range(n):
+        axes[i, 0].imshow(images[i], cmap="gray")
+        for j, m in enumerate(maps.values(), start=1):
+            shown = axes[i, j].imshow(
+                m[i], cmap=cmap, vmin=-0.5, vmax=k - 0.5, interpolation="nearest"
+            )
+        for j, title in enumerate(["image", *maps]):
+            axes[i, j].set_xticks([])
+            axes[i, j].set_yticks([])
+            if i == 0:
+                axes[i, j].set_title(title, fontsize=10)
+    if shown is not None:
+        bar = fig.colorbar(shown, ax=axes, ticks=range(k), shrink=0.9, label="class")
+        bar.ax.set_yticklabels(class_names, fontsize=8)
+    if suptitle:
+        fig.suptitle(suptitle)
+    return fig
+
+
 def show_kernel(kernel: np.ndarray, title: str = "kernel", cmap: str = "RdBu_r") -> Figure:
     """A 2-D kernel ``(kH, kW)`` as a heat map centred on 0, each weight written in its cell."""
     k = np.asarray(kernel, dtype=float)
@@ -116,7 +182,9 @@ def plot_histories(
     """Several runs' learning curves on shared axes: loss (left) and accuracy (right).
 
     runs: ``{label: History}``, one colour a run; training solid with circles, validation
-    dashed with squares (``val=False`` or a run without validation: training only).
+    dashed with squares (``val=False`` or a run without validation: training only). When no run
+    measured an accuracy (an autoencoder's or a segmentation's targets are not class labels),
+    only the loss is drawn.
     """
     runs = dict(runs)
     if not runs:
@@ -124,21 +192,31 @@ def plot_histories(
     for label, h in runs.items():
         if not isinstance(h, History) or not len(h):
             raise ValueError(f"runs[{label!r}]: expected a History with epochs, got {h!r}")
-    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(11, 3.8))
+    with_acc = any(not math.isnan(a) for h in runs.values() for a in h.train_acc + h.val_acc)
+    if with_acc:
+        fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(11, 3.8))
+    else:
+        fig, ax_loss = plt.subplots(figsize=(6.5, 3.8))
+        ax_acc = None
     for label, h in runs.items():
         (line,) = ax_loss.plot(h.epochs, h.train_loss, "o-", ms=3, label=f"{label}, training")
         colour = line.get_color()
-        ax_acc.plot(h.epochs, [100 * a for a in h.train_acc], "o-", ms=3, color=colour,
-                    label=f"{label}, training")  # fmt: skip
+        if ax_acc is not None:
+            ax_acc.plot(h.epochs, [100 * a for a in h.train_acc], "o-", ms=3, color=colour,
+                        label=f"{label}, training")  # fmt: skip
         if val and h.has_val:
             ax_loss.plot(h.epochs, h.val_loss, "s--", ms=3, color=colour,
                          label=f"{label}, validation")  # fmt: skip
-            ax_acc.plot(h.epochs, [100 * a for a in h.val_acc], "s--", ms=3, color=colour,
-                        label=f"{label}, validation")  # fmt: skip
+            if ax_acc is not None:
+                ax_acc.plot(h.epochs, [100 * a for a in h.val_acc], "s--", ms=3, color=colour,
+                            label=f"{label}, validation")  # fmt: skip
     ax_loss.set(xlabel="epoch", ylabel=ylabel, title=f"{title}: loss")
-    ax_acc.set(xlabel="epoch", ylabel="accuracy (%)", title=f"{title}: accuracy")
-    for ax in (ax_loss, ax_acc):
+    axes = [ax_loss] if ax_acc is None else [ax_loss, ax_acc]
+    if ax_acc is not None:
+        ax_acc.set(xlabel="epoch", ylabel="accuracy (%)", title=f"{title}: accuracy")
+    for ax in axes:
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole numbers
     fig.tight_layout()
     return fig

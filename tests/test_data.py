@@ -440,6 +440,12 @@ def test_plot_histories_draws_every_run_training_and_validation():
     assert list(ax_acc.lines[1].get_ydata()) == [40.0, 40.0]  # accuracy in percent
     assert ax_loss.lines[0].get_color() == ax_loss.lines[1].get_color()
     assert ax_loss.get_xlabel() == "epoch" and "accuracy" in ax_acc.get_ylabel()
+    nan = float("nan")
+    no_acc = History()
+    no_acc.append(train_loss=0.1, train_acc=nan, val_loss=0.2, val_acc=nan, epoch_time=1.0,
+                  images_per_sec=10.0)  # fmt: skip
+    (only_loss,) = plots.plot_histories({"ae": no_acc}, ylabel="MSE").axes
+    assert only_loss.get_ylabel() == "MSE" and len(only_loss.lines) == 2
     with pytest.raises(ValueError, match="runs"):
         plots.plot_histories({})
     with pytest.raises(ValueError, match=r"runs\['x'\]"):

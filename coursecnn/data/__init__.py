@@ -11,6 +11,9 @@ SHA-256 on first load; the full sets are found on disk or downloaded by torchvis
         each returns (images, labels): uint8 (N, 28, 28) in 0..255 and int64 (N,) in 0..9;
         the train and test splits share no image; classes are balanced in the samples.
     DIGIT_CLASSES, FASHION_CLASSES            the ten class names, by label
+    make_canvases(images, labels, n, size=(48, 64), items=2, threshold=32, seed=0)
+                                              canvases of items with per-pixel labels
+                                              (0 background, 1 + class), CANVAS_CLASSES
     photo(name, gray=False, size=None)        a skimage photo, float64 in [0, 1]; names in PHOTOS
     stats(images) -> (mean, std)              of the pixels scaled to [0, 1]
     to_dataset(images, labels, mean=None, std=None, pad_to=None)
@@ -36,6 +39,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from coursecnn.data.canvas import CANVAS_CLASSES, Canvases, make_canvases
 from coursecnn.data.full import (
     DEBIAN_FASHION_DIR,
     FULL_SETS,
@@ -96,12 +100,14 @@ def mnist(split: str = "train", download: bool = True) -> tuple[np.ndarray, np.n
 
 
 __all__ = [
+    "CANVAS_CLASSES",
     "DEBIAN_FASHION_DIR",
     "DIGIT_CLASSES",
     "FASHION_CLASSES",
     "FULL_SETS",
     "PHOTOS",
     "SHIPPED_DIR",
+    "Canvases",
     "data_dirs",
     "data_roots",
     "digits",
@@ -109,6 +115,7 @@ __all__ = [
     "fashion_mnist",
     "find_full",
     "loader",
+    "make_canvases",
     "mnist",
     "photo",
     "stats",

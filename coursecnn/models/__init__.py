@@ -13,6 +13,8 @@ constructor                        family (module)
 ``shared_resnet``                  one residual block shared across depth (``resnet``)
 ``dogs_vs_cats``                   the seed's Keras model (``dogs_vs_cats``)
 ``conv_autoencoder``               convolutional autoencoder (``autoencoder``)
+``segnet``                         encoder-decoder for per-pixel labels, unpooling (``segnet``)
+``ResizeConv2d``                   resize-then-convolve; ``checkerboard_score`` (``upsampling``)
 ``text_cnn``, ``char_cnn``         CNNs on word and character ids (``text``); ``top_ngrams``
 ``NgramLogisticRegression``        the bag-of-n-grams baseline for text (``ngrams``)
 ``summary(model, input_size)``     per-layer shapes, parameters, MACs, receptive fields
@@ -29,8 +31,10 @@ from .mlp import mlp
 from .ngrams import NgramLogisticRegression, ngrams
 from .nin import mlpconv, nin
 from .resnet import BasicBlock, Bottleneck, SharedResNet, resnet, shared_resnet
+from .segnet import SegNet, segnet
 from .summary import LayerRow, ModelSummary, summary
 from .text import TextCNN, char_cnn, text_cnn, top_ngrams
+from .upsampling import ResizeConv2d, checkerboard_score
 from .vgg import CONFIGS as VGG_CONFIGS
 from .vgg import make_layers, vgg
 
@@ -42,6 +46,8 @@ __all__ = [
     "Inception",
     "LayerRow",
     "ModelSummary",
+    "ResizeConv2d",
+    "SegNet",
     "SharedResNet",
     "Subsampling",
     "TableConv2d",
@@ -49,6 +55,7 @@ __all__ = [
     "TextCNN",
     "alexnet",
     "char_cnn",
+    "checkerboard_score",
     "conv_autoencoder",
     "count_params",
     "dogs_vs_cats",
@@ -61,6 +68,7 @@ __all__ = [
     "ngrams",
     "nin",
     "resnet",
+    "segnet",
     "shared_resnet",
     "summary",
     "text_cnn",

@@ -4,7 +4,9 @@ Down (``down``): ``"stride"`` - 3x3 convolutions with stride 2; ``"pool"`` - 3x3
 then 2x2 max-pooling. Up (``up``): ``"transpose"`` - 3x3 transposed convolutions with stride 2
 (their ``output_padding`` chosen so every size comes back exactly, 28 -> 14 -> 7 -> 14 -> 28);
 ``"unpool"`` - ``nn.MaxUnpool2d`` puts each value back where the encoder's max came from (the
-encoder's pooling indices, so it needs ``down="pool"``), then a 3x3 convolution.
+encoder's pooling indices, so it needs ``down="pool"``), then a 3x3 convolution; ``"resize"`` -
+nearest-neighbour resizing to the size, then a 3x3 convolution (``ResizeConv2d``, the fix for
+the checkerboard artefact of transposed convolutions).
 ``code_size`` adds a fully connected bottleneck (a vector code); without it the code is the
 last feature map. The output goes through a sigmoid: images in [0, 1], e.g. for ``nn.BCELoss``
 or ``nn.MSELoss``.
@@ -18,6 +20,7 @@ import torch
 from torch import nn
 
 from ._util import check_choice, check_positive, conv_out
+from .upsampling import ResizeConv2d
 
 
 class ConvAutoencoder(nn.Module):
@@ -34,7 +37,7 @@ class ConvAutoencoder(nn.Module):
     ):
         super().__init__()
         check_choice("down", down, ("stride", "pool"))
-        check_choice("up", up, ("transpose", "unpool"))
+        check_choice("up", up, ("transpose", "unpool", "resize"))
         if up == "unpool" and down != "pool":
             raise ValueError(f"up: 'unpool' needs the pooling indices of down='pool', got {down!r}")
         self.down, self.up = down, up
@@ -78,6 +81,8 @@ class ConvAutoencoder(nn.Module):
             if up == "transpose":
                 pad = s_out - ((s_in - 1) * 2 - 2 + 3)
                 layer = nn.ConvTranspose2d(c_in, c_out, 3, 2, 1, output_padding=pad)
+            elif up == "resize":
+                layer = ResizeConv2d(c_in, c_out, 3, size=s_out)
             else:
                 self.unpools.append(nn.MaxUnpool2d(2))
                 layer = nn.Conv2d(c_in, c_out, 3, 1, 1)

@@ -3,6 +3,10 @@
 fit(model, train_loader, epochs=3, val_loader=...)  -> History (``.plot()``, ``.as_dict()``)
 evaluate(model, loader)                             -> {"loss", "accuracy", "n"}
 predict(model, loader)                              -> (preds, labels, probs)
+predict_outputs(model, x), predict_masks(model, x) -> outputs; per-pixel classes (N, H, W)
+pixel_accuracy, iou_per_class, mean_iou             segmentation metrics
+image_quality(images, references)                   PSNR, SSIM (skimage), edge ratio
+few_labels, linear_probe, principal_components     few labels; logistic regression; PCA
 save_checkpoint / load_checkpoint                   atomic save, weights_only load
 seed_everything(seed), limit_threads()              reproducible, polite runs
 profile_settings(quick=..., full=...)               the setting for the active profile
@@ -10,10 +14,19 @@ profile_settings(quick=..., full=...)               the setting for the active p
 
 from coursecnn.train.checkpoint import load_checkpoint, save_checkpoint
 from coursecnn.train.config import TrainConfig, profile_settings
-from coursecnn.train.evaluate import evaluate, predict
+from coursecnn.train.evaluate import evaluate, predict, predict_masks, predict_outputs
 from coursecnn.train.fit import fit
 from coursecnn.train.history import History
-from coursecnn.train.metrics import accuracy, confusion_matrix, plot_confusion_matrix
+from coursecnn.train.metrics import (
+    accuracy,
+    confusion_matrix,
+    image_quality,
+    iou_per_class,
+    mean_iou,
+    pixel_accuracy,
+    plot_confusion_matrix,
+)
+from coursecnn.train.probe import ProbeResult, few_labels, linear_probe, principal_components
 from coursecnn.train.progress import LivePlot, progress_bar
 from coursecnn.train.seed import available_cpus, limit_threads, seed_everything
 from coursecnn.train.tensor_loader import TensorLoader
@@ -21,17 +34,27 @@ from coursecnn.train.tensor_loader import TensorLoader
 __all__ = [
     "History",
     "LivePlot",
+    "ProbeResult",
     "TensorLoader",
     "TrainConfig",
     "accuracy",
     "available_cpus",
     "confusion_matrix",
     "evaluate",
+    "few_labels",
     "fit",
+    "image_quality",
+    "iou_per_class",
     "limit_threads",
+    "linear_probe",
     "load_checkpoint",
+    "mean_iou",
+    "pixel_accuracy",
     "plot_confusion_matrix",
     "predict",
+    "predict_masks",
+    "predict_outputs",
+    "principal_components",
     "profile_settings",
     "progress_bar",
     "save_checkpoint",

@@ -100,3 +100,66 @@ def predict(
         torch.cat(labels).numpy().astype(np.int64),
         torch.cat(probs).numpy().astype(np.float32),
     )
+
+
+@torch.no_grad()
+def predict_outputs(
+    model: nn.Module,
+    inputs: torch.Tensor,
+    batch_size: int = 256,
+    device: str | torch.device | None = None,
+    call: Callable[[torch.Tensor], torch.Tensor] | None = None,
+) -> torch.Tensor:
+    """``model(inputs)`` batch by batch, in eval mode, without gradients; float32 on the CPU.
+
+    inputs: (N, ...) tensor; ``call`` replaces ``model`` for the forward pass (e.g.
+    ``model.encode`` for an autoencoder's codes) while ``model`` still gives the mode and the
+    device. The model is left in the mode it was in.
+    """
+    if not isinstance(inputs, torch.Tensor) or inputs.ndim < 1:
+        kind = type(inputs).__name__
+        raise ValueError(f"inputs: expected a tensor (N, ...), got {kind}")
+    if batch_size < 1:
+        raise ValueError(f"batch_size: expected a positive integer, got {batch_size!r}")
+    dev = pick_device(device)
+    forward = model if call is None else call
+    was_training = model.training
+    model.to(dev).eval()
+    out = []
+    try:
+        for start in range(0, len(inputs), batch_size):
+            out.append(forward(inputs[start : start + batch_size].to(dev)).float().cpu())
+    finally:
+        model.train(was_training)
+    if not out:
+        raise ValueError("inputs: expected at least one example, got none")
+    return torch.cat(out)
+
+
+@torch.no_grad()
+def predict_masks(
+    model: nn.Module,
+    images: torch.Tensor,
+    batch_size: int = 256,
+    device: str | torch.device | None = None,
+) -> np.ndarray:
+    """Per-pixel classes of a segmentation model: the argmax of its scores at every pixel.
+
+    images: (N, C, H, W) float; the model maps (B, C, H, W) to scores (B, K, H, W).
+    Returns int64 (N, H, W), in the order of ``images``. The model is run in eval mode and left
+    in the mode it was in.
+    """
+    if not isinstance(images, torch.Tensor) or images.ndim != 4:
+        shape = tuple(images.shape) if hasattr(images, "shape") else type(images).__name__
+        raise ValueError(f"images: expected a 4-D tensor (N, C, H, W), got {shape}")
+
+    def classes(batch: torch.Tensor) -> torch.Tensor:
+        scores = model(batch)
+        if scores.ndim != 4 or scores.shape[-2:] != images.shape[-2:]:
+            raise ValueError(
+                f"model: expected scores (B, K, {images.shape[2]}, {images.shape[3]}), "
+                f"got shape {tuple(scores.shape)}"
+            )
+        return scores.argmax(dim=1)
+
+    return predict_outputs(model, images, batch_size, device, call=classes).numpy().astype(np.int64)

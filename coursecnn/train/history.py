@@ -76,12 +76,13 @@ class History:
         if not len(self):
             return "no epochs yet"
         last = self.last()
-        text = (
-            f"{len(self)} epochs, train loss {last['train_loss']:.4f}, "
-            f"train acc {last['train_acc']:.2%}"
-        )
+        text = f"{len(self)} epochs, train loss {last['train_loss']:.4f}"
+        if not math.isnan(last["train_acc"]):  # NaN: the targets were not class labels
+            text += f", train acc {last['train_acc']:.2%}"
         if self.has_val:
-            text += f", val loss {last['val_loss']:.4f}, val acc {last['val_acc']:.2%}"
+            text += f", val loss {last['val_loss']:.4f}"
+            if not math.isnan(last["val_acc"]):
+                text += f", val acc {last['val_acc']:.2%}"
         mean_speed = sum(self.images_per_sec) / len(self)
         return text + f", {mean_speed:,.0f} images/s, {sum(self.epoch_time):.1f} s"
 

@@ -1,4 +1,5 @@
-"""Accuracy and the confusion matrix, with a labelled plot of the matrix."""
+"""Accuracy and the confusion matrix, with a labelled plot of the matrix; for per-pixel labels
+(segmentation), pixel accuracy and intersection over union (IoU) per class and averaged."""
 
 from __future__ import annotations
 
@@ -47,6 +48,85 @@ def confusion_matrix(preds: Any, labels: Any, num_classes: int | None = None) ->
     m = np.zeros((num_classes, num_classes), dtype=np.int64)
     np.add.at(m, (labels, preds), 1)
     return m
+
+
+def pixel_accuracy(preds: Any, labels: Any) -> float:
+    """The fraction of pixels whose predicted class is the true one.
+
+    preds, labels: integer class maps of the same shape, e.g. (N, H, W); every pixel counts once.
+    """
+    preds, labels = np.asarray(preds), np.asarray(labels)
+    if preds.shape != labels.shape:
+        raise ValueError(
+            f"preds: expected the shape of labels {labels.shape}, got shape {preds.shape}"
+        )
+    if preds.size == 0:
+        return float("nan")
+    return float(np.mean(preds == labels))
+
+
+def iou_per_class(preds: Any, labels: Any, num_classes: int) -> np.ndarray:
+    """Intersection over union of each class over all the pixels given.
+
+    ``IoU_c = |{pred = c} & {label = c}| / |{pred = c} | {label = c}|``, from the confusion matrix
+    of every pixel (the images of a batch are pooled, as in PASCAL VOC). preds, labels: integer
+    class maps of the same shape; returns float64 (num_classes,), NaN for a class that appears
+    in neither (its IoU is 0 / 0, undefined).
+    """
+    m = confusion_matrix(preds, labels, num_classes)
+    inter = np.diag(m).astype(np.float64)
+    union = m.sum(axis=0) + m.sum(axis=1) - inter
+    return np.divide(inter, union, out=np.full(num_classes, np.nan), where=union > 0)
+
+
+def mean_iou(preds: Any, labels: Any, num_classes: int) -> float:
+    """Mean IoU: the average of ``iou_per_class`` over the classes present in the prediction or
+    the truth (absent classes are left out, not counted as 0 or 1); NaN when there is no pixel.
+
+    Every class weighs the same, however few pixels it has: unlike pixel accuracy, a model that
+    ignores a rare class loses a whole 1/K of the score.
+    """
+    iou = iou_per_class(preds, labels, num_classes)
+    present = ~np.isnan(iou)
+    return float(iou[present].mean()) if present.any() else float("nan")
+
+
+def image_quality(images: Any, references: Any, data_range: float = 1.0) -> dict[str, float]:
+    """How close images are to their references, averaged over the images.
+
+    images, references: (N, H, W) grey images (values spanning ``data_range``, e.g. 0..1).
+    Returns ``{"psnr": dB, "ssim": ..., "edge_ratio": ...}``: PSNR and SSIM from
+    ``skimage.metrics`` (SSIM with its default 7x7 window), image by image, then averaged
+    (an identical pair has PSNR inf); ``edge_ratio`` is the mean Sobel gradient magnitude
+    (``skimage.filters.sobel``) of ``images`` over that of ``references``: below 1, the images
+    are blurrier than the references; above 1, busier (noise, artefacts).
+    """
+    from skimage.filters import sobel
+    from skimage.metrics import peak_signal_noise_ratio, structural_similarity
+
+    images = np.asarray(images, dtype=np.float64)
+    references = np.asarray(references, dtype=np.float64)
+    if images.ndim != 3 or images.shape != references.shape:
+        raise ValueError(
+            f"images: expected (N, H, W) images of the references' shape {references.shape}, "
+            f"got shape {images.shape}"
+        )
+    with np.errstate(divide="ignore"):
+        psnr = [
+            peak_signal_noise_ratio(r, i, data_range=data_range)
+            for i, r in zip(images, references, strict=True)
+        ]
+    ssim = [
+        structural_similarity(r, i, data_range=data_range)
+        for i, r in zip(images, references, strict=True)
+    ]
+    edges_ref = np.mean([sobel(r).mean() for r in references])
+    edges = np.mean([sobel(i).mean() for i in images])
+    return {
+        "psnr": float(np.mean(psnr)),
+        "ssim": float(np.mean(ssim)),
+        "edge_ratio": float(edges / edges_ref) if edges_ref > 0 else float("nan"),
+    }
 
 
 def plot_confusion_matrix(
