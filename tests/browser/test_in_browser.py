@@ -229,3 +229,16 @@ def test_student_view_every_check_says_not_yet_answered(name: str, tabs, lab, ar
     )
     print(labdriver.REPORT[-1])
     assert not problems, "\n".join(problems)
+
+
+def test_widget_copy_clears_outputs_and_cuts_after_the_last_widget(tmp_path: Path) -> None:
+    """No browser needed: what ``through_last_widget`` opens."""
+    case = Widgets("02_filters.ipynb", (), through_last_widget=True)
+    nb = nbm.read(tmp_path / _widget_copy(case, tmp_path))
+    master = nbm.read(NOTEBOOKS / case.notebook)
+    assert [c.id for c in nb.cells] == [c.id for c in master.cells[: len(nb.cells)]]
+    assert nb.cells[-1].source.startswith("gabor_explorer(")  # the last widget cell of 02
+    assert len(nb.cells) < len(master.cells)
+    assert all(c.outputs == [] for c in nb.cells if c.cell_type == "code")
+    full = nbm.read(tmp_path / _widget_copy(Widgets("02_filters.ipynb", ()), tmp_path))
+    assert len(full.cells) == len(master.cells)
