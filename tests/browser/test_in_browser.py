@@ -28,7 +28,7 @@ from pathlib import Path
 
 import labdriver
 import pytest
-from labdriver import OpenNotebook, controls, move, snapshot, wait_for_change
+from labdriver import OpenNotebook, controls, move, snapshot, unknown_controls, wait_for_change
 
 from coursecnn.grading import notebook as nbm
 from coursecnn.grading.release import RAISES, student_version
@@ -161,6 +161,8 @@ def test_every_control_changes_the_picture_and_the_readout(case: Widgets, tabs, 
         before = snapshot(area)
         assert before.complete, f"{spec.name}: no picture shown ({before.srcs})"
         area.screenshot(path=folder / "00-shown.png")
+        unknown = unknown_controls(area)
+        assert not unknown, f"{spec.name}: controls of a kind labdriver cannot move: {unknown}"
         found = controls(area)
         kinds = dict(Counter(c.kind for c in found))
         assert kinds == spec.controls, (
