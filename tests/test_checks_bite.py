@@ -3,7 +3,9 @@
 For every notebook in ``notebooks/`` with graded check cells:
 
 * the master notebook earns every point (one ``grade`` call for all of them);
-* its released student version earns none (one ``release``, one ``grade`` call);
+* its released student version earns none (one ``release``, one ``grade`` call), and in that run
+  no cell fails but the graded checks: every other cell that raises is tagged
+  ``raises-exception``, so JupyterLab's *Run All* runs a fresh release to its end;
 * every known-wrong solution in ``tests/wrong_solutions/NN_topic.json`` loses the points of each
   check in its ``must_fail`` (see ``tests/wrong_solutions/README.md``).
 
@@ -116,6 +118,24 @@ def test_student_version_earns_nothing(
     assert not earned, f"{name}: checks pass on the released version:\n{_table(result)}"
     unclear = [c for c in result.checks if "not yet answered" not in c.reason]
     assert not unclear, f"{name}: say 'not yet answered' on a fresh release:\n{_table(result)}"
+
+
+@pytest.mark.parametrize("name", GRADED or [NONE_YET])
+def test_student_version_runs_to_the_end(
+    name: str, student_results: dict[str, NotebookResult]
+) -> None:
+    """Only the graded checks fail in a fresh release; in JupyterLab, *Run All* stops at an
+    untagged cell that raises (nbval does not, so this reads nbval's word on every cell). A demo
+    cell that uses a learner's answer fails here: it must not, or it must be tagged."""
+    result = student_results[name]
+    code = [c for c in nbm.read(NOTEBOOKS / name).cells if c.cell_type == "code"]
+    assert result.cells, f"{name}: nbval reported on no cell"
+    stops = {
+        k: o.message.strip().splitlines()[-1][:200] if o.message.strip() else o.status
+        for k, o in sorted(result.cells.items())
+        if o.status != "passed" and not (k < len(code) and nbm.is_graded(code[k]))
+    }
+    assert not stops, f"{name}: Run All would stop at these code cells of the release: {stops}"
 
 
 @pytest.mark.parametrize("name", GRADED or [NONE_YET])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import csv
 import json
 import xml.etree.ElementTree as ET
@@ -21,7 +22,7 @@ from coursecnn.grading.grade import (
     grade,
     restore_locked,
 )
-from coursecnn.grading.release import release, student_version
+from coursecnn.grading.release import RAISES, release, student_version
 
 TIMEOUT = 5  # seconds a cell may run in these tests
 
@@ -160,7 +161,14 @@ def test_release_writes_student_versions(tmp_path: Path) -> None:
     student = nbformat.read(str(tmp_path / "out" / "01_tiny.ipynb"), as_version=4)
     assert "widgets" not in student.metadata
     assert [c.id for c in student.cells] == [c.id for c in nb.cells]
-    assert [c.metadata for c in student.cells] == [c.metadata for c in nb.cells]
+    # Solution and check cells raise on a fresh release: tagged, so that Run All runs on.
+    tagged = {nbm.grade_id(c) for c in student.cells if c.metadata.get("tags") == [RAISES]}
+    assert tagged == {
+        f"{kind}_{name}" for kind in ("ex", "check") for name in ("add", "mul", "sub")
+    }
+    for mine, theirs in zip(student.cells, nb.cells, strict=True):
+        assert {k: v for k, v in mine.metadata.items() if k != "tags"} == theirs.metadata
+    assert not any("tags" in c.metadata for c in nb.cells)  # the master is left untagged
     assert student.cells[0].source == nb.cells[0].source  # prose may name the markers inline
     for cell in student.cells:
         assert "return" not in cell.source
@@ -180,6 +188,17 @@ def test_release_writes_student_versions(tmp_path: Path) -> None:
         "00_intro.ipynb",
         "01_tiny.ipynb",
     ]
+
+
+def test_release_tag_joins_existing_tags_once() -> None:
+    nb = master_a()
+    cell_by_id(nb, "ex_add").metadata["tags"] = ["keep"]
+    cell_by_id(nb, "check_mul").metadata["tags"] = [RAISES]
+    student = student_version(nb, "a")
+    assert cell_by_id(student, "ex_add").metadata["tags"] == ["keep", RAISES]
+    assert cell_by_id(student, "check_mul").metadata["tags"] == [RAISES]
+    assert "tags" not in student.cells[1].metadata  # `import math` raises nothing
+    assert cell_by_id(nb, "ex_add").metadata["tags"] == ["keep"]
 
 
 @pytest.mark.parametrize(
@@ -229,8 +248,17 @@ def test_restore_locked_puts_back_edited_deleted_and_duplicated_checks() -> None
     sub.cells.append(dup)
     sub.cells.append(new_code_cell("extra = 1"))
 
+    cell_by_id(sub, "check_add").source = (
+        "# NBVAL_RAISES_EXCEPTION\n" + cell_by_id(sub, "check_add").source
+    )
+
     nb, notes = restore_locked(master, sub)
     assert cell_by_id(nb, "check_mul").source == cell_by_id(master, "check_mul").source
+    # The release tagged the checks raises-exception (nbval then lets them fail); the restored
+    # cells are the master's, metadata and source: untagged, so a failing check fails.
+    assert cell_by_id(sub, "check_mul").metadata["tags"] == [RAISES]
+    for gid in ("check_add", "check_mul", "check_sub"):
+        assert cell_by_id(nb, gid) == cell_by_id(master, gid)
     ids = [nbm.grade_id(c) for c in nb.cells]
     assert ids.index("check_sub") == ids.index("ex_sub") + 1  # back in its place
     assert ids.count("check_add") == 1 and "nbgrader" not in nb.cells[-2].metadata
@@ -250,6 +278,30 @@ def test_reasons_read_from_nbval_reports() -> None:
     reason = _exception_reason(tb)
     assert reason.startswith("CheckFailed: [check_conv] not yet right.")
     assert "likely mistake: forgot the +1" in reason
+    # What nbval reports for a CheckFailed shown without a traceback (coursecnn.checks installs
+    # that display in the kernel): the error line comes after nbval's "Traceback:" heading, and
+    # source lines above it that look like one ("conv", "note: ...") are not taken for it.
+    bare = (
+        "Notebook cell execution failed\nCell 5: Cell execution caused an exception\n\n"
+        "Input:\nconv\nnote: int = 1\nchecks.check_output_size(output_size)\n\nTraceback:\n\n"
+        "CheckFailed: [check_output_size] not yet answered: the function still raises "
+        "NotImplementedError.\n  Replace `raise NotImplementedError()` with your code and run "
+        "that cell again.\n"
+    )
+    assert explain(CellOutcome("failed", bare), 5) == (
+        "CheckFailed: [check_output_size] not yet answered: the function still raises "
+        "NotImplementedError. Replace `raise NotImplementedError()` with your code and run that "
+        "cell again."
+    )
+    wrong = bare.replace(
+        bare[bare.index("CheckFailed: ") :],
+        "CheckFailed: [check_output_size] not yet right.\n  expected: output_size(5, 3) = 3\n"
+        "  got:      4\n  likely mistake: off by one\n",
+    )
+    assert explain(CellOutcome("failed", wrong), 5) == (
+        "CheckFailed: [check_output_size] not yet right. expected: output_size(5, 3) = 3 "
+        "got: 4 likely mistake: off by one"
+    )
     timeout = "Cell 2: Timeout of 5 seconds exceeded executing cell\nKeyboardInterrupt: "
     assert explain(CellOutcome("failed", timeout), 5) == "timed out after 5 s"
     skipped = CellOutcome("skipped", "Previous cell timed out, expected cell to fail")
@@ -280,6 +332,20 @@ def test_grade_master_full_and_released_zero(tmp_path: Path, capsys: pytest.Capt
     }
 
     release(tmp_path / "master", tmp_path / "student")
+    student = nbformat.read(str(tmp_path / "student" / "01_tiny.ipynb"), as_version=4)
+    assert cell_by_id(student, "check_add").metadata["tags"] == [RAISES]
+    # A student who also tags the checks, in metadata and in source, and answers one wrongly.
+    cheat = copy.deepcopy(student)
+    for cell in cheat.cells:
+        if nbm.is_graded(cell):
+            cell.metadata["tags"] = [RAISES]
+            cell.source = "# NBVAL_RAISES_EXCEPTION\n" + cell.source
+    cell_by_id(cheat, "ex_mul").source = "def mul(a, b):\n    return a + b"
+    write(cheat, tmp_path / "cheat" / "01_tiny.ipynb")
+    # Graded against itself (its tagged checks would be "restored"), the release would score in
+    # full: nbval lets a tagged cell fail. That is why grade puts back the master's cells.
+    write(student, tmp_path / "self" / "01_tiny.ipynb")
+
     results = grade(tmp_path / "student", tmp_path / "master", timeout=TIMEOUT, echo=False)
     assert [(c.grade_id, c.earned) for c in results[0].checks] == [
         ("check_add", 0),
@@ -288,6 +354,16 @@ def test_grade_master_full_and_released_zero(tmp_path: Path, capsys: pytest.Capt
     ]
     assert "NotImplementedError" in results[0].checks[0].reason
     assert (tmp_path / "student" / "scores.json").exists()  # --out defaults to the submissions
+    # Only the checks fail; the tagged solution cells pass nbval: Run All would reach the end.
+    code = [c for c in student.cells if c.cell_type == "code"]
+    assert {k for k, o in results[0].cells.items() if o.status != "passed"} == {
+        k for k, c in enumerate(code) if nbm.is_graded(c)
+    }
+    cheated = grade(tmp_path / "cheat", tmp_path / "master", timeout=TIMEOUT, echo=False)
+    assert [c.earned for c in cheated[0].checks] == [0, 0, 0]
+    assert "mul(2, 3) should be 6" in cheated[0].checks[1].reason
+    itself = grade(tmp_path / "self", tmp_path / "self", timeout=TIMEOUT, echo=False)
+    assert [c.earned for c in itself[0].checks] == [2, 3, 1]
 
 
 def test_grade_survives_loops_crashes_broken_and_missing_notebooks(tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 
+import ipywidgets
 import numpy as np
 import pytest
 from scipy import ndimage, signal
@@ -378,3 +379,61 @@ def test_activation_explorer_parameter_and_derivative():
         np.testing.assert_allclose(dy, (up - down) / (2 * h), rtol=1e-5, atol=1e-7)
     with pytest.raises(ValueError, match="name"):
         activation_compute("swish", xs)
+
+
+# --- every control changes the picture and the readout ------------------------------------------
+# What the browser suite (tests/browser/) proves in JupyterLab, here on the Python side: moving any
+# control redraws the picture and rewrites the readout (the explorer's HTML widgets).
+def _walk(widget):
+    yield widget
+    for child in getattr(widget, "children", ()):
+        yield from _walk(child)
+
+
+CONTROLS = (
+    ipywidgets.Dropdown, ipywidgets.ToggleButtons, ipywidgets.IntSlider, ipywidgets.FloatSlider,
+    ipywidgets.Checkbox, ipywidgets.FloatText,
+)  # fmt: skip
+
+
+def _controls(explorer) -> list:
+    """The controls a student can move, in the order shown."""
+    return [w for w in _walk(explorer.widget) if isinstance(w, CONTROLS)]
+
+
+def _new_value(w):
+    if isinstance(w, (ipywidgets.Dropdown, ipywidgets.ToggleButtons)):
+        values = [o[1] if isinstance(o, tuple) else o for o in w.options]
+        return values[(values.index(w.value) + 1) % len(values)]
+    if isinstance(w, (ipywidgets.IntSlider, ipywidgets.FloatSlider)):
+        return w.value - w.step if w.value + w.step > w.max else w.value + w.step
+    if isinstance(w, ipywidgets.Checkbox):
+        return not w.value
+    return w.value + 1.0
+
+
+def _readout(explorer) -> str:
+    return " | ".join(w.value for w in _walk(explorer.widget) if isinstance(w, ipywidgets.HTML))
+
+
+@pytest.mark.parametrize(
+    "make",
+    [kernel_lab, gabor_explorer, pooling_explorer, activation_explorer],
+    ids=["kernel_lab", "gabor", "pooling", "activation"],
+)
+def test_every_control_changes_the_picture_and_the_readout(make, image):
+    explorer = make(image) if make in (kernel_lab, gabor_explorer) else make()
+    assert explorer.widget is not None  # shown: drawing on
+    count = len(_controls(explorer))
+    moved = []
+    for i in range(count):  # looked up again each time: a size change rebuilds the kernel cells
+        control = _controls(explorer)[i]
+        if control.disabled:
+            continue  # relu has no parameter
+        png, text = bytes(explorer.figure.value), _readout(explorer)
+        control.value = _new_value(control)
+        label = f"control {i} ({control.description or type(control).__name__})"
+        assert bytes(explorer.figure.value) != png, f"{label}: the picture did not change"
+        assert _readout(explorer) != text, f"{label}: the readout did not change"
+        moved.append(i)
+    assert len(moved) >= count - 1, f"moved only {moved} of {count} controls"

@@ -11,6 +11,41 @@ class CheckFailed(AssertionError):
     """A graded check failed. The message says what was expected, what came back and why."""
 
 
+_RED, _RESET = "\x1b[0;31m", "\x1b[0m"
+
+
+def show_check_failed(shell: Any, etype: type, value: BaseException, tb: Any, tb_offset=None):
+    """IPython's handler for ``CheckFailed`` (``set_custom_exc``): show the message, no traceback.
+
+    The traceback would point into the checker, not at the student's code. The cell still ends
+    in an error (the kernel sends an ``error`` message, ename ``CheckFailed``), so *Run All*,
+    nbval and ``grade`` still see a failure. Returns the lines shown.
+    """
+    stb = [f"{_RED}{etype.__name__}{_RESET}: {str(value).strip()}"]
+    shell._showtraceback(etype, value, stb)
+    return stb
+
+
+def install_ipython_handler() -> bool:
+    """Show ``CheckFailed`` without a traceback in the running IPython (a Jupyter kernel).
+
+    Does nothing outside IPython, or when another custom exception handler is already set;
+    returns whether ours is installed.
+    """
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    if shell is None:
+        return False
+    current = getattr(shell, "custom_exceptions", ())
+    if current and current != (CheckFailed,):
+        return False  # someone else's handler: leave it
+    shell.set_custom_exc((CheckFailed,), show_check_failed)
+    return True
+
+
 def _show(value: Any) -> str:
     if isinstance(value, np.ndarray):
         with np.printoptions(precision=4, suppress=True, threshold=60, edgeitems=3):

@@ -60,12 +60,22 @@ class CheckResult:
 
 
 @dataclass
+class CellOutcome:
+    """What nbval said about one code cell: ``passed``, ``failed`` or ``skipped``, and why."""
+
+    status: str
+    message: str = ""
+
+
+@dataclass
 class NotebookResult:
     """The graded checks of one notebook, in notebook order."""
 
     name: str
     checks: list[CheckResult] = field(default_factory=list)
     seconds: float = 0.0
+    # nbval's word on the k-th code cell of the notebook as it ran (locked cells put back)
+    cells: dict[int, CellOutcome] = field(default_factory=dict)
 
     @property
     def earned(self) -> float:
@@ -74,14 +84,6 @@ class NotebookResult:
     @property
     def possible(self) -> float:
         return sum(c.possible for c in self.checks)
-
-
-@dataclass
-class CellOutcome:
-    """What nbval said about one code cell: ``passed``, ``failed`` or ``skipped``, and why."""
-
-    status: str
-    message: str = ""
 
 
 # ---------------------------------------------------------------- preparing the notebook to run
@@ -287,6 +289,13 @@ def _exception_reason(msg: str) -> str:
     start = max(
         (i for i, ln in enumerate(lines) if "Traceback (most recent call last)" in ln), default=-1
     )
+    if start < 0:
+        # No Python traceback (a CheckFailed shows its message alone, see coursecnn.checks):
+        # read after nbval's own "Traceback:" heading, never the cell's source above it.
+        inputs = next((i for i, ln in enumerate(lines) if ln.strip() == "Input:"), -1)
+        start = next(
+            (i for i in range(inputs + 1, len(lines)) if lines[i].strip() == "Traceback:"), -1
+        )
     for i in range(start + 1, len(lines)):
         m = EXC_LINE.match(lines[i].rstrip())
         if m and m.group(1) not in {"Input", "Traceback"}:
@@ -359,7 +368,7 @@ def _grade(
         _mirror(submitted_dir, work)
         nbm.write_atomic(nb, work / name)
         outcomes, problem = run_nbval(work / name, timeout, overall)
-    result = NotebookResult(name)
+    result = NotebookResult(name, cells=outcomes)
     for _, m_cell in nbm.graded_cells(master):
         gid = nbm.grade_id(m_cell) or "?"
         possible = nbm.points(m_cell)

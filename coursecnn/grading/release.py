@@ -4,6 +4,13 @@ Every solution region becomes ``# YOUR CODE HERE`` / ``raise NotImplementedError
 like its ``### BEGIN SOLUTION`` line); outputs, execution counts and widget state are cleared;
 cell ids and metadata (``nbgrader`` included) are kept. Every notebook is checked before any is
 written, so a markup error writes nothing.
+
+The cells that raise on a fresh release, the solution cells (``NotImplementedError``) and the
+graded check cells (``CheckFailed``: "not yet answered"), get the cell tag ``raises-exception``
+(``RAISES``): JupyterLab's *Run All* then runs on past them instead of stopping at the first
+(it sends their execute requests with ``stop_on_error: false``), so a student sees every check
+report. nbval lets a tagged cell's error pass; ``grade`` therefore puts every locked cell back
+from the (untagged) master before it runs nbval, and a failing check still scores 0.
 """
 
 from __future__ import annotations
@@ -16,14 +23,26 @@ from typing import Any
 
 from coursecnn.grading import notebook as nbm
 
+RAISES = "raises-exception"  # the cell tag JupyterLab and nbval read as "an error is expected"
+
 
 def student_version(nb: Any, name: str) -> Any:
-    """A copy of ``nb`` with solutions replaced and outputs cleared; ``MarkupError`` on bad markup."""
+    """A copy of ``nb`` with solutions replaced and outputs cleared; ``MarkupError`` on bad markup.
+
+    Solution cells and graded check cells are tagged ``raises-exception`` (see the module
+    docstring); ``nb`` itself is left as it was.
+    """
     nbm.validate(nb, name)
     out = copy.deepcopy(nb)
     for cell in out.cells:
-        if cell.cell_type == "code":
-            cell.source = nbm.strip_solutions(cell.source)
+        if cell.cell_type != "code":
+            continue
+        stripped = nbm.strip_solutions(cell.source)
+        if stripped != cell.source or nbm.is_graded(cell):
+            tags = cell.metadata.setdefault("tags", [])
+            if RAISES not in tags:
+                tags.append(RAISES)
+        cell.source = stripped
     nbm.clear_outputs(out)
     return out
 

@@ -8,13 +8,22 @@ their parameter, and their derivative, all computed by ``coursecnn.ops``.
 
 from __future__ import annotations
 
+import html
+
 import ipywidgets as widgets
 import numpy as np
 
 from coursecnn import ops
 from coursecnn.widgets._display import Explorer, new_figure
 
-__all__ = ["FUNCTIONS", "ActivationExplorer", "activation_explorer", "compute"]
+__all__ = [
+    "DERIVATIVES",
+    "FUNCTIONS",
+    "ActivationExplorer",
+    "activation_explorer",
+    "compute",
+    "describe",
+]
 
 #: function name -> (parameter name or None, default parameter value, formula shown)
 FUNCTIONS: dict[str, tuple[str | None, float, str]] = {
@@ -26,6 +35,31 @@ FUNCTIONS: dict[str, tuple[str | None, float, str]] = {
     "prelu": ("weight", 0.25, "max(0, x) + a·min(0, x), a learned"),
     "maxout": ("a", 0.5, "max(x, −a·x), 2 linear pieces (a=0: ReLU, a=1: |x|)"),
 }
+
+
+#: function name -> its derivative f'(x), as shown in the readout
+DERIVATIVES: dict[str, str] = {
+    "sigmoid": "σ(x)·(1 − σ(x))",
+    "tanh": "1 − tanh²(x)",
+    "relu": "1 if x > 0 else 0",
+    "leaky_relu": "1 if x > 0 else a",
+    "elu": "1 if x > 0 else α·e^x",
+    "prelu": "1 if x > 0 else a",
+    "maxout": "1 if x > −a·x else −a",
+}
+
+
+def describe(name: str, param: float | None, derivative: bool) -> str:
+    """The readout: the function's formula, its parameter's value, and (``derivative``) f'(x)."""
+    if name not in FUNCTIONS:
+        raise ValueError(f"name: expected one of {list(FUNCTIONS)}, got {name!r}")
+    pname, default, formula = FUNCTIONS[name]
+    text = f"{name}: f(x) = {formula}"
+    if pname is not None:
+        text += f"; {pname} = {default if param is None else param:g}"
+    if derivative:
+        text += f"; f′(x) = {DERIVATIVES[name]}"
+    return text
 
 
 def compute(name: str, x: np.ndarray, param: float | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -66,7 +100,8 @@ class ActivationExplorer(Explorer):
     """Controls: ``function`` (Dropdown over ``FUNCTIONS``), ``param`` (FloatSlider: negative
     slope, alpha or weight; disabled for functions without one), ``derivative`` (Checkbox).
     State set by the callback: ``x`` (401 points on [−5, 5]), ``y``, ``dy`` (always computed;
-    drawn when ``derivative`` is ticked). ``widget`` is the VBox; ``figure`` the Image widget.
+    drawn when ``derivative`` is ticked). The readout ``summary`` (HTML) shows ``describe``.
+    ``widget`` is the VBox; ``figure`` the Image widget.
     """
 
     def __init__(self, function: str = "relu"):
@@ -87,9 +122,10 @@ class ActivationExplorer(Explorer):
         self.function.observe(self._on_function, names="value")
         self.param.observe(self._on_change, names="value")
         self.derivative.observe(self._on_change, names="value")
+        self.summary = widgets.HTML()
         self.figure = widgets.Image(format="png")
         self._widget = widgets.VBox(
-            [widgets.HBox([self.function, self.param, self.derivative]), self.figure]
+            [widgets.HBox([self.function, self.param, self.derivative]), self.summary, self.figure]
         )
         self._on_function({"new": function})
 
@@ -107,7 +143,10 @@ class ActivationExplorer(Explorer):
 
     def update(self) -> None:
         """Recompute ``y`` and ``dy`` from the controls, and redraw."""
-        self.y, self.dy = compute(self.function.value, self.x, self.param.value)
+        name = self.function.value
+        self.y, self.dy = compute(name, self.x, self.param.value)
+        text = describe(name, self.param.value, self.derivative.value)
+        self.summary.value = f"<code>{html.escape(text)}</code>"
         self.refresh()
 
     def draw(self):

@@ -8,6 +8,8 @@ response of a texture photo to it (seed 001's Gabor filters).
 
 from __future__ import annotations
 
+import html
+
 import ipywidgets as widgets
 import numpy as np
 
@@ -20,7 +22,7 @@ from coursecnn.widgets._display import (
 )
 from coursecnn.widgets.kernels import gabor_kernel
 
-__all__ = ["GaborExplorer", "compute", "gabor_explorer"]
+__all__ = ["FORMULA", "GaborExplorer", "compute", "describe", "gabor_explorer"]
 
 MAX_SIDE = 128  # the response is a large-kernel correlation: keep the photo small
 
@@ -49,11 +51,32 @@ def compute(
     return kernel, response
 
 
+FORMULA = (
+    "g(x, y) = exp(−(x′² + γ²·y′²) / (2σ²)) · cos(2π·x′/λ + ψ), "
+    "x′ = x·cos θ + y·sin θ, y′ = −x·sin θ + y·cos θ"
+)
+
+
+def describe(
+    size: int, theta_deg: float, wavelength: float, sigma: float, gamma: float, psi_deg: float,
+    response: np.ndarray,
+) -> str:  # fmt: skip
+    """The kernel's parameters in words and numbers, and the range of the response."""
+    lo, hi = (float(response.min()), float(response.max())) if response.size else (0.0, 0.0)
+    return (
+        f"θ = {theta_deg:g}°, λ = {wavelength:g} px, σ = {sigma:g} px, γ = {gamma:g}, "
+        f"ψ = {psi_deg:g}°: a {size}x{size} kernel, a wave of period {wavelength:g} px along "
+        f"the direction θ (its stripes run across it), an envelope {sigma:g} px wide along θ "
+        f"and {sigma / gamma:.3g} px across; response in [{lo:.3g}, {hi:.3g}]"
+    )
+
+
 class GaborExplorer(Explorer):
     """Controls: ``theta`` (degrees, 0..180), ``wavelength`` (pixels), ``sigma`` (pixels),
     ``gamma`` (aspect ratio), ``psi`` (phase, degrees), ``size`` (odd kernel side).
     State set by the callback: ``image`` ((H, W), <= 128 px a side), ``kernel`` ((size, size)),
-    ``response`` ((H, W)). ``widget`` is the VBox shown; ``figure`` the Image widget.
+    ``response`` ((H, W)), ``description`` (``describe``). The readout ``summary`` (HTML) shows
+    the formula and the description. ``widget`` is the VBox shown; ``figure`` the Image widget.
     """
 
     def __init__(self, image: np.ndarray | None = None):
@@ -61,6 +84,7 @@ class GaborExplorer(Explorer):
         self.image = prepare_image(img, max_side=MAX_SIDE)
         self.kernel = np.zeros((0, 0))
         self.response = np.zeros((0, 0))
+        self.description = ""
 
         def slider(cls, description, value, lo, hi, step, **kw):
             return cls(
@@ -83,10 +107,12 @@ class GaborExplorer(Explorer):
         self.controls = [self.theta, self.wavelength, self.sigma, self.gamma, self.psi, self.size]
         for control in self.controls:
             control.observe(self._on_change, names="value")
+        self.summary = widgets.HTML()
         self.figure = widgets.Image(format="png")
         self._widget = widgets.VBox(
             [
                 widgets.HBox([widgets.VBox(self.controls[:3]), widgets.VBox(self.controls[3:])]),
+                self.summary,
                 self.figure,
             ]
         )
@@ -106,6 +132,16 @@ class GaborExplorer(Explorer):
             self.gamma.value,
             self.psi.value,
         )
+        self.description = describe(
+            size,
+            self.theta.value,
+            self.wavelength.value,
+            self.sigma.value,
+            self.gamma.value,
+            self.psi.value,
+            self.response,
+        )
+        self.summary.value = f"<code>{FORMULA}</code><br>{html.escape(self.description)}"
         self.refresh()
 
     def draw(self):

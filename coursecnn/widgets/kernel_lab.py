@@ -9,6 +9,8 @@
 
 from __future__ import annotations
 
+import html
+
 import ipywidgets as widgets
 import numpy as np
 
@@ -21,7 +23,7 @@ from coursecnn.widgets._display import (
 )
 from coursecnn.widgets.kernels import KERNELS
 
-__all__ = ["MODES", "PADDINGS", "KernelLab", "compute", "kernel_lab", "shape_formula"]
+__all__ = ["MODES", "PADDINGS", "KernelLab", "compute", "describe", "kernel_lab", "shape_formula"]
 
 MODES = ("convolution", "correlation")
 PADDINGS = ("zero", "replicate", "reflect", "none")  # "none": no padding, a "valid" output
@@ -83,6 +85,33 @@ def compute(
     return out[0, 0], text
 
 
+def describe(
+    kernel: np.ndarray, preset: str, mode: str, padding: str, stride: int, dilation: int,
+    output: np.ndarray,
+) -> str:  # fmt: skip
+    """One line on what is computed: the operation, the kernel and its sum, padding, stride,
+    dilation, and the range of the output, e.g. ``convolution (kernel flipped) with the Sharpen
+    kernel (3x3, sum 1: brightness kept), zero padding P = 1, stride 1, dilation 1; output in
+    [-0.31, 1.4]``.
+    """
+    kh, kw = kernel.shape
+    total = float(kernel.sum())
+    if abs(total) < 5e-4:
+        effect = "sum 0: flat regions go to 0"
+    elif abs(total - 1) < 5e-4:
+        effect = "sum 1: brightness kept"
+    else:
+        effect = f"sum {total:.3g}: brightness scaled by {total:.3g}"
+    name = "a custom kernel" if preset == CUSTOM else f"the {preset} kernel"
+    op = "convolution (kernel flipped)" if mode == "convolution" else "correlation (no flip)"
+    pad = "no padding" if padding == "none" else f"{padding} padding P = {dilation * (kh - 1) // 2}"
+    out = f"output in [{output.min():.3g}, {output.max():.3g}]" if output.size else "no output"
+    return (
+        f"{op} with {name} ({kh}x{kw}, {effect}), {pad}, stride {stride}, dilation {dilation}; "
+        f"{out}"
+    )
+
+
 def _match_preset(kernel: np.ndarray) -> str:
     for name, k in KERNELS.items():
         if k.shape == kernel.shape and np.allclose(k, kernel, rtol=0, atol=5e-4):
@@ -108,7 +137,9 @@ class KernelLab(Explorer):
     ``grid``), ``mode`` ("convolution" / "correlation"), ``padding`` ("zero" / "replicate" /
     "reflect" / "none"), ``stride`` (1..4), ``dilation`` (1..3).
     State set by the callback: ``image`` (the (H, W) input, grayscale, <= 256 px a side),
-    ``kernel`` (the kernel as entered), ``output`` (the filtered image shown), ``shape_text``.
+    ``kernel`` (the kernel as entered), ``output`` (the filtered image shown), ``shape_text``,
+    ``description`` (``describe``). The readout ``shape_label`` (HTML) shows the description and
+    the output-size formulas; every control changes it and the picture.
     ``widget`` is the VBox shown; ``figure`` the Image widget holding the plot.
     """
 
@@ -119,7 +150,7 @@ class KernelLab(Explorer):
         self._busy = False
         self.kernel = KERNELS[preset].copy()
         self.output = np.zeros((0, 0))
-        self.shape_text = ""
+        self.shape_text = self.description = ""
 
         style = {"description_width": "70px"}
         self.preset = widgets.Dropdown(
@@ -234,8 +265,18 @@ class KernelLab(Explorer):
             stride=self.stride.value,
             dilation=self.dilation.value,
         )
+        self.description = describe(
+            self.kernel,
+            self.preset.value,
+            self.mode.value,
+            self.padding.value,
+            self.stride.value,
+            self.dilation.value,
+            self.output,
+        )
         self.shape_label.value = "<br>".join(
-            f"<code>{line}</code>" for line in self.shape_text.splitlines()
+            [html.escape(self.description)]
+            + [f"<code>{line}</code>" for line in self.shape_text.splitlines()]
         )
         self.refresh()
 

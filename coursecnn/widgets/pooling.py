@@ -67,7 +67,9 @@ class PoolingExplorer(Explorer):
     ``shift_x`` and ``shift_y`` (-2..2 pixels, zero fill).
     State set by the callback: ``x`` (the input), ``x_shifted``, ``output`` (pooled ``x``),
     ``shifted_output`` (pooled ``x_shifted``), ``differs`` (boolean mask of the output cells
-    that differ), ``changed`` (the fraction of them), ``shape_text``. ``widget`` is the VBox; ``figure`` the Image.
+    that differ), ``changed`` (the fraction of them), ``shape_text``. The readout ``summary`` (HTML)
+    names the pooling and prints the size formula and the changed cells. ``widget`` is the VBox;
+    ``figure`` the Image.
     """
 
     def __init__(self, x: np.ndarray | None = None):
@@ -126,6 +128,7 @@ class PoolingExplorer(Explorer):
             f"W_out = floor(({w} − {k})/{s}) + 1 = {self.output.shape[1]}"
         )
         self.summary.value = (
+            f"<b>{self.kind.value}</b> pooling {k}x{k}, stride {s}: "
             f"<code>{self.shape_text}</code><br>{differs.sum()} of {differs.size} output cells "
             f"changed ({100 * self.changed:.0f}%) under a shift of "
             f"({self.shift_y.value}, {self.shift_x.value}) px"
