@@ -77,6 +77,11 @@ WIDGETS = (
             Explorer("activation explorer", {"select": 1, "slider": 1, "checkbox": 1}),
         ),
     ),
+    Widgets(
+        "08_what_cnns_learn.ipynb",
+        (Explorer("feature-map explorer", {"select": 1, "slider": 2}),),
+        through_last_widget=True,
+    ),
 )
 STUDENT_VIEW = ("01_convolution_math.ipynb",)
 
