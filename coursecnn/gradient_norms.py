@@ -4,15 +4,31 @@
 norm, no skip connections) with a chosen activation; ``layer_gradient_norms`` runs one forward
 and backward pass on a batch and returns, layer by layer from input to output, the norm of the
 loss gradient with respect to that layer's weights.
+
+Layers of different sizes are compared per parameter: a raw norm grows with the square root of
+the number of weights even when every weight gets the same gradient. ``layer_gradient_stats``
+returns, for every conv and linear layer, the raw norm, the root mean square ``||dL/dW|| /
+sqrt(n)`` and the relative size ``||dL/dW|| / ||W||`` (how far one SGD step of rate 1 would move
+the weights, relative to where they are). ``activation_rms`` is the forward counterpart: the root
+mean square of chosen modules' outputs, to see signals shrink or grow with depth.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["plain_cnn", "layer_gradient_norms"]
+__all__ = [
+    "LayerGradient",
+    "activation_rms",
+    "layer_gradient_norms",
+    "layer_gradient_stats",
+    "plain_cnn",
+]
 
 
 def plain_cnn(
@@ -69,3 +85,86 @@ def layer_gradient_norms(
         counts[kind] += 1
         norms[f"{kind}{counts[kind]}"] = float(module.weight.grad.norm())
     return norms
+
+
+@dataclass(frozen=True)
+class LayerGradient:
+    """The loss gradient of one layer's weight tensor ``W`` (``n`` numbers)."""
+
+    name: str  # the module's name in the model, e.g. "layer1.0.conv1"
+    numel: int  # n, the number of weights
+    norm: float  # ||dL/dW||
+    rms: float  # ||dL/dW|| / sqrt(n): per weight, comparable across layer sizes
+    relative: float  # ||dL/dW|| / ||W||
+
+
+def layer_gradient_stats(
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    loss_fn=F.cross_entropy,
+    layers: tuple[type[nn.Module], ...] = (nn.Conv2d, nn.Linear),
+) -> list[LayerGradient]:
+    """One :class:`LayerGradient` per ``layers`` module (each shared module once), in the order
+    the model registers them (input to output for the zoo's nets, a block's shortcut after its
+    convolutions).
+
+    ``x: (N, C, H, W)`` a batch, ``y: (N,)`` its labels; one forward and one backward pass in the
+    mode the model is in (train mode: batch norm uses the batch's statistics). Only the weights'
+    gradients are read, not the biases'; the model's gradients are left set.
+    """
+    if len(x) != len(y):
+        raise ValueError(f"y: expected {len(x)} labels to match x, got {len(y)}")
+    model.zero_grad()
+    loss_fn(model(x), y).backward()
+    stats = []
+    for name, module in model.named_modules():
+        if not isinstance(module, layers) or getattr(module, "weight", None) is None:
+            continue
+        w, g = module.weight.detach(), module.weight.grad
+        if g is None:
+            raise ValueError(f"model: layer {name!r} got no gradient; is it used in forward?")
+        norm = float(g.norm())
+        stats.append(
+            LayerGradient(
+                name=name,
+                numel=w.numel(),
+                norm=norm,
+                rms=norm / w.numel() ** 0.5,
+                relative=norm / max(float(w.norm()), 1e-30),
+            )
+        )
+    return stats
+
+
+@torch.no_grad()
+def activation_rms(
+    model: nn.Module, x: torch.Tensor, names: Sequence[str] | None = None
+) -> dict[str, float]:
+    """``{name: sqrt(mean(out ** 2))}`` of the named modules' outputs for one forward pass.
+
+    ``names``: module names as ``model.named_modules()`` gives them (default: the direct
+    children), in that order; a module called twice reports its last call. The model's mode is
+    left as it is.
+    """
+    modules = dict(model.named_modules())
+    if names is None:
+        names = [n for n, _ in model.named_children()]
+    missing = [n for n in names if n not in modules]
+    if missing:
+        raise ValueError(f"names: expected modules of the model, got unknown {missing}")
+    out: dict[str, float] = {}
+
+    def hook(name):
+        def record(module, args, result):
+            out[name] = float(result.detach().double().pow(2).mean().sqrt())
+
+        return record
+
+    handles = [modules[n].register_forward_hook(hook(n)) for n in names]
+    try:
+        model(x)
+    finally:
+        for h in handles:
+            h.remove()
+    return {n: out[n] for n in names if n in out}

@@ -1,6 +1,8 @@
 """summary(): MACs against hand counts, receptive fields against the textbook recursion."""
 
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from torch import nn
 
 from coursecnn.models import lenet5, mlp, summary
@@ -92,3 +94,44 @@ def test_needs_one_input():
 
     with pytest.raises(ValueError, match="input_size"):
         summary(mlp())
+
+
+def _support(model: nn.Module, c_in: int, size: int) -> tuple[int, int]:
+    """Rows and columns of the input that the first output pixel depends on (autograd)."""
+    x = torch.rand(1, c_in, size, size, dtype=torch.float64, requires_grad=True)
+    model(x)[0, :, 0, 0].sum().backward()
+    nz = x.grad[0].abs().sum(0) > 0
+    rows, cols = nz.any(1).nonzero().flatten(), nz.any(0).nonzero().flatten()
+    return int(rows.max() - rows.min() + 1), int(cols.max() - cols.min() + 1)
+
+
+@given(
+    layers=st.lists(
+        st.tuples(st.integers(1, 4), st.integers(1, 4), st.integers(1, 2), st.integers(1, 2)),
+        min_size=1,
+        max_size=4,
+    )
+)
+@settings(max_examples=25, deadline=None)
+def test_receptive_field_per_axis_matches_autograd(layers):
+    """Non-square kernels, strides and dilations: summary's rf is the larger side of the input
+    window that autograd finds behind one output pixel (positive weights: nothing cancels)."""
+    convs = [
+        nn.Conv2d(2, 2, (kh, kw), stride=(s, 1), dilation=(1, d), bias=False)
+        for kh, kw, s, d in layers
+    ]
+    model = nn.Sequential(*convs).double()
+    with torch.no_grad():
+        for c in convs:
+            c.weight.uniform_(0.1, 1.0)
+    s = summary(model, input_data=torch.zeros(1, 2, 64, 64, dtype=torch.float64))
+    assert s.rows[-1].rf == max(_support(model, 2, 64))
+
+
+def test_factorised_kernels_see_a_square():
+    pair = nn.Sequential(
+        nn.Conv2d(1, 1, (1, 3), padding=(0, 1)), nn.Conv2d(1, 1, (3, 1), padding=(1, 0))
+    )
+    assert [r.rf for r in summary(pair, (1, 9, 13)).rows] == [3, 3]  # 3x3, not 5x5
+    line = nn.Sequential(nn.Conv2d(1, 1, (1, 3)), nn.Conv2d(1, 1, (1, 3)))
+    assert [r.rf for r in summary(line, (1, 9, 13)).rows] == [3, 5]

@@ -11,12 +11,14 @@ constructor                        family (module)
 ``googlenet(naive=False)``         GoogLeNet and the ``Inception`` module (``googlenet``)
 ``resnet(depth)``                  ResNet 18-152, plain twin, PReLU (``resnet``)
 ``shared_resnet``                  one residual block shared across depth (``resnet``)
+``cifar_resnet(depth)``            the paper's CIFAR nets, depth 6n+2, plain twin (``resnet``)
 ``dogs_vs_cats``                   the seed's Keras model (``dogs_vs_cats``)
 ``conv_autoencoder``               convolutional autoencoder (``autoencoder``)
 ``segnet``                         encoder-decoder for per-pixel labels, unpooling (``segnet``)
 ``ResizeConv2d``                   resize-then-convolve; ``checkerboard_score`` (``upsampling``)
 ``text_cnn``, ``char_cnn``         CNNs on word and character ids (``text``); ``top_ngrams``
 ``NgramLogisticRegression``        the bag-of-n-grams baseline for text (``ngrams``)
+``he_init(model, mode)``           He et al. (2015) initialisation of every conv (``init``)
 ``summary(model, input_size)``     per-layer shapes, parameters, MACs, receptive fields
 =================================  ==========================================================
 """
@@ -26,11 +28,20 @@ from .alexnet import alexnet
 from .autoencoder import ConvAutoencoder, conv_autoencoder
 from .dogs_vs_cats import dogs_vs_cats
 from .googlenet import Inception, googlenet
+from .init import he_init
 from .lenet import Subsampling, TableConv2d, lenet1, lenet5
 from .mlp import mlp
 from .ngrams import NgramLogisticRegression, ngrams
 from .nin import mlpconv, nin
-from .resnet import BasicBlock, Bottleneck, SharedResNet, resnet, shared_resnet
+from .resnet import (
+    BasicBlock,
+    Bottleneck,
+    PadShortcut,
+    SharedResNet,
+    cifar_resnet,
+    resnet,
+    shared_resnet,
+)
 from .segnet import SegNet, segnet
 from .summary import LayerRow, ModelSummary, summary
 from .text import TextCNN, char_cnn, text_cnn, top_ngrams
@@ -46,6 +57,7 @@ __all__ = [
     "Inception",
     "LayerRow",
     "ModelSummary",
+    "PadShortcut",
     "ResizeConv2d",
     "SegNet",
     "SharedResNet",
@@ -56,10 +68,12 @@ __all__ = [
     "alexnet",
     "char_cnn",
     "checkerboard_score",
+    "cifar_resnet",
     "conv_autoencoder",
     "count_params",
     "dogs_vs_cats",
     "googlenet",
+    "he_init",
     "lenet1",
     "lenet5",
     "make_layers",

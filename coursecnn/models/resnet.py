@@ -16,6 +16,10 @@ the same parameter counts: 11,689,512 / 21,797,672 / 25,557,032 / 44,549,160 / 6
   conv (for 28x28 and 32x32 images); ``width`` scales every stage.
 - :func:`shared_resnet`: one residual block applied ``steps`` times, ``x <- x + F(x)``, the same
   weights at every step: a recurrent net unrolled in depth (Liao and Poggio 2016).
+- :func:`cifar_resnet`: the paper's CIFAR-10 nets (section 4.2), depth 6n+2: a 3x3 stem, three
+  stages of n basic blocks at 16, 32 and 64 channels (times ``width``), global average pooling;
+  option A shortcuts (:class:`PadShortcut`, no parameters), so that the plain twin has exactly
+  the same parameters. ResNet-20: 269,722 parameters (3 input channels), the paper's "0.27M"; ResNet-56 853,018 ("0.85M").
 """
 
 from __future__ import annotations
@@ -31,10 +35,34 @@ def _act(name: str, channels: int) -> nn.Module:
     return nn.ReLU(inplace=True) if name == "relu" else nn.PReLU(channels)
 
 
+class PadShortcut(nn.Module):
+    """Option A of He et al. (2016): the identity, subsampled by ``stride`` and zero-padded with
+    new channels; no parameters. x: (N, in_channels, H, W) -> (N, out_channels, ceil(H / stride),
+    ceil(W / stride)), the input in the first ``in_channels`` channels, zeros in the rest.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, stride: int = 1):
+        super().__init__()
+        if out_channels < in_channels:
+            raise ValueError(
+                f"out_channels: expected at least in_channels={in_channels}, got {out_channels}"
+            )
+        self.in_channels, self.out_channels, self.stride = in_channels, out_channels, stride
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x[:, :, :: self.stride, :: self.stride]
+        return nn.functional.pad(x, (0, 0, 0, 0, 0, self.out_channels - self.in_channels))
+
+    def extra_repr(self) -> str:
+        return f"{self.in_channels}, {self.out_channels}, stride={self.stride}"
+
+
 class BasicBlock(nn.Module):
     """3x3 conv -> BN -> act -> 3x3 conv -> BN, plus the shortcut, -> act.
 
-    x: (N, in_channels, H, W) -> (N, channels, H / stride, W / stride).
+    x: (N, in_channels, H, W) -> (N, channels, H / stride, W / stride). Where the shape changes
+    the shortcut is a 1x1 projection with BN (``shortcut_type="B"``) or the zero-padded identity
+    (``"A"``, :class:`PadShortcut`); ``shortcut=False`` drops it (the plain block).
     """
 
     expansion = 1
@@ -46,6 +74,7 @@ class BasicBlock(nn.Module):
         stride: int = 1,
         shortcut: bool = True,
         activation: str = "relu",
+        shortcut_type: str = "B",
     ):
         super().__init__()
         self.conv1 = nn.Conv2d(in_channels, channels, 3, stride, 1, bias=False)
@@ -54,7 +83,7 @@ class BasicBlock(nn.Module):
         self.conv2 = nn.Conv2d(channels, channels, 3, 1, 1, bias=False)
         self.bn2 = nn.BatchNorm2d(channels)
         self.act2 = _act(activation, channels)
-        self.shortcut = _shortcut(in_channels, channels, stride, shortcut)
+        self.shortcut = _shortcut(in_channels, channels, stride, shortcut, shortcut_type)
 
     def residual(self, x: torch.Tensor) -> torch.Tensor:
         return self.bn2(self.conv2(self.act1(self.bn1(self.conv1(x)))))
@@ -106,12 +135,18 @@ class Bottleneck(nn.Module):
         return self.act3(out)
 
 
-def _shortcut(c_in: int, c_out: int, stride: int, enabled: bool) -> nn.Module | None:
-    """``None`` (plain net), the identity, or a 1x1 projection with BN where the shape changes."""
+def _shortcut(
+    c_in: int, c_out: int, stride: int, enabled: bool, kind: str = "B"
+) -> nn.Module | None:
+    """``None`` (plain net), the identity, or where the shape changes a 1x1 projection with BN
+    (option B) or the zero-padded identity (option A)."""
+    check_choice("shortcut_type", kind, ("A", "B"))
     if not enabled:
         return None
     if stride == 1 and c_in == c_out:
         return nn.Identity()
+    if kind == "A":
+        return PadShortcut(c_in, c_out, stride)
     return nn.Sequential(nn.Conv2d(c_in, c_out, 1, stride, bias=False), nn.BatchNorm2d(c_out))
 
 
@@ -218,5 +253,51 @@ def shared_resnet(
     block = BasicBlock(channels, channels, shortcut=not plain, activation=activation)
     head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(channels, num_classes))
     model = SharedResNet(stem, block, steps, head)
+    _init(model)
+    return model
+
+
+def cifar_resnet(
+    depth: int = 20,
+    num_classes: int = 10,
+    in_channels: int = 3,
+    plain: bool = False,
+    activation: str = "relu",
+    width: float = 1.0,
+) -> nn.Sequential:
+    """The CIFAR-10 ResNet of He et al. (2016, section 4.2), ``depth = 6n + 2`` (20, 32, 44, 56,
+    110, ...); x: (N, in_channels, H, W) -> (N, num_classes), for 32x32 (or 28x28) images.
+
+    3x3 conv (16 channels) -> BN -> act, then three stages of ``n`` :class:`BasicBlock` at 16, 32
+    and 64 channels (each times ``width``; the first block of stages 2 and 3 has stride 2), global
+    average pooling, one linear layer: 6n + 2 weight layers. Shortcuts are option A (zero-padded
+    identity, :class:`PadShortcut`): ``plain=True`` has exactly the same parameters. Children:
+    ``stem``, ``layer1`` ... ``layer3``, ``avgpool``, ``flatten``, ``fc``.
+    """
+    if not isinstance(depth, int) or depth < 8 or (depth - 2) % 6:
+        raise ValueError(
+            f"depth: expected 6n + 2 with n >= 1 (8, 14, 20, 32, 56, ...), got {depth!r}"
+        )
+    check_positive("num_classes", num_classes)
+    _act(activation, 1)
+    n = (depth - 2) // 6
+    c_in = scaled(16, width)
+    model = nn.Sequential()
+    model.add_module("stem", _stem(in_channels, c_in, True, activation))
+    for i, channels in enumerate((16, 32, 64), start=1):
+        c = scaled(channels, width)
+        blocks = []
+        for j in range(n):
+            stride = 2 if j == 0 and i > 1 else 1
+            blocks.append(
+                BasicBlock(
+                    c_in, c, stride, shortcut=not plain, activation=activation, shortcut_type="A"
+                )
+            )
+            c_in = c
+        model.add_module(f"layer{i}", nn.Sequential(*blocks))
+    model.add_module("avgpool", nn.AdaptiveAvgPool2d(1))
+    model.add_module("flatten", nn.Flatten())
+    model.add_module("fc", nn.Linear(c_in, num_classes))
     _init(model)
     return model

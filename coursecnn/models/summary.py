@@ -16,8 +16,10 @@ How each column is measured:
   A layer with a kernel (conv, pooling, :class:`~coursecnn.models.lenet.TableConv2d`) maps
   ``rf -> rf + (k - 1) * dilation * jump`` and ``jump -> jump * stride``; any other operation
   passes on the largest (rf, jump) among its tensor inputs, so parallel branches that are
-  concatenated (Inception) or added (a residual shortcut) report the largest branch. Non-square
-  kernels count their largest side. Outputs that are not spatial maps (fewer than 3 dimensions,
+  concatenated (Inception) or added (a residual shortcut) report the largest branch. For 2-D
+  kernels height and width are followed apart (a 1x3 then a 3x1 sees 3x3, not 5x5) and the
+  columns show the larger of the two; 1-D and 3-D kernels count their largest side on both.
+  Outputs that are not spatial maps (fewer than 3 dimensions,
   e.g. after ``Flatten`` or ``Linear``), global/adaptive pooling, transposed convolutions and
   unpooling report ``None`` (printed "-"), and so does everything computed from them.
 """
@@ -131,18 +133,23 @@ class ModelSummary:
         return f"<table><tr>{head}</tr>{body}</table><p>{foot}</p>"
 
 
+#: (rf along H, rf along W, jump along H, jump along W), or None once the map is gone.
+_RF = tuple[int, int, int, int]
+
+
 class _ReceptiveFields(TorchFunctionMode):
-    """Carries (rf, jump) from every tensor input of every torch call to its outputs."""
+    """Carries (rf_h, rf_w, jump_h, jump_w) from every tensor input of every torch call to its
+    outputs."""
 
     def __init__(self):
         super().__init__()
-        self.state: dict[int, tuple[torch.Tensor, tuple[int, int] | None]] = {}
+        self.state: dict[int, tuple[torch.Tensor, _RF | None]] = {}
 
     def get(self, t: torch.Tensor):
         entry = self.state.get(id(t))
         return entry[1] if entry is not None and entry[0] is t else "unknown"
 
-    def set(self, t: torch.Tensor, value: tuple[int, int] | None) -> None:
+    def set(self, t: torch.Tensor, value: _RF | None) -> None:
         self.state[id(t)] = (t, value)  # the reference keeps the id from being reused
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
@@ -152,7 +159,7 @@ class _ReceptiveFields(TorchFunctionMode):
         ins = [self.get(t) for t in leaves if isinstance(t, torch.Tensor) and t.dtype != torch.bool]
         ins = [s for s in ins if s != "unknown"]
         if ins:
-            combined = None if None in ins else (max(s[0] for s in ins), max(s[1] for s in ins))
+            combined = None if None in ins else tuple(max(v) for v in zip(*ins, strict=True))
             for t in tree_leaves(out):
                 if isinstance(t, torch.Tensor):
                     self.set(t, combined if t.dim() >= 3 else None)
@@ -163,21 +170,27 @@ def _first_tensor(out) -> torch.Tensor | None:
     return next((t for t in tree_leaves(out) if isinstance(t, torch.Tensor)), None)
 
 
-def _largest(v) -> int:
-    return max(v) if isinstance(v, tuple | list) else int(v)
+def _per_axis(v) -> tuple[int, int]:
+    """A kernel size, stride or dilation as (along H, along W); other lengths: the largest."""
+    if isinstance(v, tuple | list):
+        return (int(v[0]), int(v[1])) if len(v) == 2 else (max(v), max(v))
+    return int(v), int(v)
 
 
 def _apply_kernel(module: nn.Module, state):
-    """(rf, jump) after ``module`` given (rf, jump) before it, or ``None`` if not tracked."""
+    """(rf_h, rf_w, jump_h, jump_w) after ``module`` given it before, or ``None`` if not
+    tracked."""
     if state is None or isinstance(module, _UNTRACKED):
         return None
     if not hasattr(module, "kernel_size"):
         return state
-    k = _largest(module.kernel_size)
-    s = _largest(getattr(module, "stride", 1) or k)
-    d = _largest(getattr(module, "dilation", 1))
-    rf, jump = state
-    return rf + (k - 1) * d * jump, jump * s
+    ks = _per_axis(module.kernel_size)
+    ss = _per_axis(getattr(module, "stride", 1) or module.kernel_size)
+    ds = _per_axis(getattr(module, "dilation", 1))
+    rfs, jumps = state[:2], state[2:]
+    new_rf = [rf + (k - 1) * d * j for rf, k, d, j in zip(rfs, ks, ds, jumps, strict=True)]
+    new_jump = [j * s for j, s in zip(jumps, ss, strict=True)]
+    return (*new_rf, *new_jump)
 
 
 def _make_input(input_size, dtype, device) -> torch.Tensor:
@@ -246,8 +259,8 @@ def summary(
                 output_shape=tuple(y.shape) if y is not None else (),
                 params=own,
                 macs=flops // 2,
-                rf=None if state is None else state[0],
-                rf_stride=None if state is None else state[1],
+                rf=None if state is None else max(state[:2]),
+                rf_stride=None if state is None else max(state[2:]),
                 shared=repeat and any(True for _ in module.parameters()),
             )
         )
@@ -260,7 +273,7 @@ def summary(
     model.eval()
     try:
         with torch.no_grad(), counter, rfs:
-            rfs.set(x, (1, 1))
+            rfs.set(x, (1, 1, 1, 1))
             y = _first_tensor(model(x))
     finally:
         for h in handles:
