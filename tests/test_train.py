@@ -417,3 +417,18 @@ def test_live_plot_is_silent_outside_a_notebook():
     bar = progress_bar(10, enabled=False)
     bar.update(3)
     bar.close()
+
+
+def test_limit_threads_follows_coursecnn_threads(monkeypatch):
+    import coursecnn.train.seed as seed_mod
+
+    before = torch.get_num_threads()
+    try:
+        monkeypatch.setattr(seed_mod.os, "getloadavg", lambda: (9.0, 9.0, 9.0))
+        monkeypatch.setenv("COURSECNN_THREADS", "2")
+        assert limit_threads() == 2 and torch.get_num_threads() == 2
+        monkeypatch.setenv("COURSECNN_THREADS", "zero")
+        with pytest.raises(ValueError, match="COURSECNN_THREADS"):
+            limit_threads()
+    finally:
+        torch.set_num_threads(before)

@@ -42,8 +42,16 @@ def limit_threads(max_threads: int | None = None, *, busy_aware: bool = True) ->
     already taken by other processes, one thread is used: torch's worker threads spin while
     they wait for each other, and on a shared 2-core machine two of them competing with other
     work train LeNet-5 tens of times slower than one thread does (measured in this course).
+    ``COURSECNN_THREADS=N`` in the environment fixes the count (for a reproducible run, or to
+    check a notebook under the thread count another machine would pick).
     Returns the number of threads set.
     """
+    forced = os.environ.get("COURSECNN_THREADS", "").strip()
+    if forced:
+        if not forced.isdigit() or int(forced) < 1:
+            raise ValueError(f"COURSECNN_THREADS: expected a positive integer, got {forced!r}")
+        torch.set_num_threads(int(forced))
+        return int(forced)
     cpus = available_cpus()
     if max_threads is not None and max_threads < 1:
         raise ValueError(f"max_threads: expected at least 1, got {max_threads!r}")
