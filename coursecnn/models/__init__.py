@@ -15,6 +15,7 @@ constructor                        family (module)
 ``conv_autoencoder``               convolutional autoencoder (``autoencoder``)
 ``text_cnn``, ``char_cnn``         CNNs on word and character ids (``text``)
 ``summary(model, input_size)``     per-layer shapes, parameters, MACs, receptive fields
+``init_weights(model, act)``       He (ReLU) or Glorot (tanh) weights (``initialization``)
 =================================  ==========================================================
 """
 
@@ -23,6 +24,7 @@ from .alexnet import alexnet
 from .autoencoder import ConvAutoencoder, conv_autoencoder
 from .dogs_vs_cats import dogs_vs_cats
 from .googlenet import Inception, googlenet
+from .initialization import init_weights
 from .lenet import Subsampling, TableConv2d, lenet1, lenet5
 from .mlp import mlp
 from .nin import mlpconv, nin
@@ -50,6 +52,7 @@ __all__ = [
     "count_params",
     "dogs_vs_cats",
     "googlenet",
+    "init_weights",
     "lenet1",
     "lenet5",
     "make_layers",
