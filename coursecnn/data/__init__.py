@@ -21,6 +21,10 @@ SHA-256 on first load; the full sets are found on disk or downloaded by torchvis
     find_full(name), data_dirs(name), download_full(name)
                                               where the full sets are, where they are looked for
 
+Augmentation (``torchvision.transforms.v2``, one random draw per image) is in
+``coursecnn.data.augment`` (imported on its own, as it needs torch): ``augmentation``,
+``per_sample``, ``AugmentedDataset``.
+
 Example::
 
     from coursecnn.data import fashion_mnist, loader, stats
