@@ -4,6 +4,7 @@
     gabor_explorer(image=None)     orientation, wavelength, sigma, aspect, phase of a Gabor kernel
     pooling_explorer(x=None)       max / avg pooling, kernel, stride, shift the input
     activation_explorer()          activation function, its parameter, its derivative
+    augmentation_explorer()        rotation, shift, scale, exposure, contrast by transforms.v2
 
 Each returns an explorer object that displays as its widget (``.widget``) when it is a cell's
 last expression; its controls and the state its callback computed are attributes, so tests set
@@ -12,6 +13,7 @@ last expression; its controls and the state its callback computed are attributes
 """
 
 from coursecnn.widgets.activation import ActivationExplorer, activation_explorer
+from coursecnn.widgets.augmentation import AugmentationExplorer, augmentation_explorer
 from coursecnn.widgets.gabor import GaborExplorer, gabor_explorer
 from coursecnn.widgets.kernel_lab import KernelLab, kernel_lab
 from coursecnn.widgets.kernels import KERNELS, gabor_kernel
@@ -20,10 +22,12 @@ from coursecnn.widgets.pooling import PoolingExplorer, pooling_explorer
 __all__ = [
     "KERNELS",
     "ActivationExplorer",
+    "AugmentationExplorer",
     "GaborExplorer",
     "KernelLab",
     "PoolingExplorer",
     "activation_explorer",
+    "augmentation_explorer",
     "gabor_explorer",
     "gabor_kernel",
     "kernel_lab",
