@@ -72,6 +72,12 @@ def test_other_right_answers_pass(capsys):
         ]  # fmt: skip
         return nn.Sequential(*convs, nn.MaxPool2d(kernel_size=2))
 
+    def vgg_block_same(num_convs, c_in, c_out):  # padding="same" is padding 1 for a 3x3
+        layers = []
+        for i in range(num_convs):
+            layers += [nn.Conv2d(c_in if i == 0 else c_out, c_out, 3, padding="same"), nn.ReLU()]
+        return nn.Sequential(*layers, nn.MaxPool2d(2, 2))
+
     def conv1x1_einsum(x, weight, bias):
         return torch.einsum("nchw,fc->nfhw", x, weight) + bias[None, :, None, None]
 
@@ -88,11 +94,12 @@ def test_other_right_answers_pass(capsys):
 
     cv.check_conv_layer(conv_layer_float)
     cv.check_vgg_block(vgg_block_nested)
+    cv.check_vgg_block(vgg_block_same)
     cv.check_conv1x1(conv1x1_einsum)
     cv.check_conv1x1(conv1x1_numpy)
     cv.check_inverted_dropout(dropout_course_op)
     cv.check_inverted_dropout(dropout_binomial)
-    assert capsys.readouterr().out.count("passed") == 6
+    assert capsys.readouterr().out.count("passed") == 7
 
 
 @pytest.mark.parametrize(

@@ -224,7 +224,7 @@ def check_vgg_block(func: Callable[..., Any]) -> None:
             if _pair(m.stride) != (1, 1):
                 fail(check, f"{case}: stride 1 in the convolutions", _pair(m.stride),
                      "only the pooling halves the map; the convolutions keep stride 1")  # fmt: skip
-            if _pair(m.padding) != (1, 1):
+            if m.padding != "same" and _pair(m.padding) != (1, 1):  # "same" is 1 for a 3x3
                 fail(check, f"{case}: padding 1 in the convolutions", m.padding,
                      "padding=1 keeps a 3x3 convolution's output the size of its input")  # fmt: skip
             if m.bias is None:
