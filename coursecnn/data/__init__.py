@@ -26,6 +26,9 @@ SHA-256 on first load; the full sets are found on disk or downloaded by torchvis
                                               where the full sets are, where they are looked for
 
 Text (rated sentences, names by language, vocabulary, padded batches) is in ``coursecnn.data.text``.
+Augmentation (``torchvision.transforms.v2``, one random draw per image) is in
+``coursecnn.data.augment`` (imported on its own, as it needs torch): ``augmentation``,
+``per_sample``, ``AugmentedDataset``.
 
 Example::
 

@@ -18,8 +18,9 @@ constructor                        family (module)
 ``ResizeConv2d``                   resize-then-convolve; ``checkerboard_score`` (``upsampling``)
 ``text_cnn``, ``char_cnn``         CNNs on word and character ids (``text``); ``top_ngrams``
 ``NgramLogisticRegression``        the bag-of-n-grams baseline for text (``ngrams``)
-``he_init(model, mode)``           He et al. (2015) initialisation of every conv (``init``)
+``he_init(model, mode)``           He et al. (2015) initialisation of every conv (``initialization``)
 ``summary(model, input_size)``     per-layer shapes, parameters, MACs, receptive fields
+``init_weights(model, act)``       He (ReLU) or Glorot (tanh) weights (``initialization``)
 =================================  ==========================================================
 """
 
@@ -28,7 +29,7 @@ from .alexnet import alexnet
 from .autoencoder import ConvAutoencoder, conv_autoencoder
 from .dogs_vs_cats import dogs_vs_cats
 from .googlenet import Inception, googlenet
-from .init import he_init
+from .initialization import he_init, init_weights
 from .lenet import Subsampling, TableConv2d, lenet1, lenet5
 from .mlp import mlp
 from .ngrams import NgramLogisticRegression, ngrams
@@ -74,6 +75,7 @@ __all__ = [
     "dogs_vs_cats",
     "googlenet",
     "he_init",
+    "init_weights",
     "lenet1",
     "lenet5",
     "make_layers",

@@ -23,6 +23,13 @@ beta=0.75 is ``nn.LocalResponseNorm(5, alpha=5e-4, beta=0.75, k=2.0)``.
 Course size: ``alexnet(input_size=32, in_channels=1, num_classes=10, width=0.25)``. Inputs under
 64 pixels swap the 11x11 stride-4 stem for 3x3 stride 1 (``small_input``, automatic), so the
 three poolings leave 3x3 of a 32x32 image; ``width`` scales every conv and FC layer.
+
+Two of the paper's ablations are options: ``activation="tanh"`` (its Figure 1 races ReLU against
+tanh) puts tanh after every conv and hidden FC layer, and ``pool_kernel=2`` pools 2x2 windows
+with stride 2 (non-overlapping) instead of 3x3 with stride 2. Both poolings give the same map
+sizes whenever the map entering them has an odd side: at 227, 55 -> 27 -> 13 -> 6 either way (a
+course-size net keeps them equal at 31x31: 31 -> 15 -> 7 -> 3). ``lrn=False`` drops the two LRN
+layers (VGG's A-LRN found they do not help).
 """
 
 from __future__ import annotations
@@ -31,7 +38,7 @@ from collections import OrderedDict
 
 from torch import nn
 
-from ._util import check_choice, check_positive, scaled, spatial_size
+from ._util import activation_layer, check_choice, check_positive, scaled, spatial_size
 
 #: conv layers: (filters, kernel, stride, padding, LRN after it, max-pool after it)
 ALEXNET = {
@@ -74,7 +81,7 @@ ALEXNET = {
 }
 
 
-def lrn() -> nn.LocalResponseNorm:
+def local_response_norm() -> nn.LocalResponseNorm:
     """The paper's local response normalisation (k=2, n=5, alpha=1e-4, beta=0.75)."""
     return nn.LocalResponseNorm(5, alpha=5 * 1e-4, beta=0.75, k=2.0)
 
@@ -87,15 +94,24 @@ def alexnet(
     dropout: float = 0.5,
     variant: str = "paper",
     small_input: bool | None = None,
+    activation: str = "relu",
+    pool_kernel: int = 3,
+    lrn: bool = True,
 ) -> nn.Module:
     """AlexNet; x: (N, in_channels, input_size, input_size) -> logits (N, num_classes).
 
     ``input_size`` defaults to the variant's (227, or 224 for torchvision); ``small_input``
     defaults to ``input_size < 64``. The model has ``features``, ``avgpool`` (identity unless
     torchvision's) and ``classifier``; ``classifier[1]`` is the FC after the last conv.
+    activation: ``"relu"`` (the paper's) or ``"tanh"``, after every conv and hidden FC layer.
+    pool_kernel: the side of the max-pooling windows, always with stride 2 (3: overlapping, the
+    paper's; 2: non-overlapping). lrn: keep the variant's LRN layers (none in torchvision's).
     """
     check_choice("variant", variant, ALEXNET)
     check_positive("num_classes", num_classes)
+    check_choice("activation", activation, ("relu", "tanh"))
+    if not isinstance(pool_kernel, int) or isinstance(pool_kernel, bool) or pool_kernel < 2:
+        raise ValueError(f"pool_kernel: expected an integer of at least 2, got {pool_kernel!r}")
     spec = ALEXNET[variant]
     input_size = spec["input_size"] if input_size is None else input_size
     if small_input is None:
@@ -107,11 +123,11 @@ def alexnet(
             k, s, p = 3, 1, 1
         c_out = scaled(filters, width)
         layers[f"conv{i}"] = nn.Conv2d(c_in, c_out, k, stride=s, padding=p)
-        layers[f"relu{i}"] = nn.ReLU(inplace=True)
-        if use_lrn:
-            layers[f"lrn{i}"] = lrn()
+        layers[f"{activation}{i}"] = activation_layer(activation)
+        if use_lrn and lrn:
+            layers[f"lrn{i}"] = local_response_norm()
         if pool:
-            layers[f"pool{i}"] = nn.MaxPool2d(3, stride=2)
+            layers[f"pool{i}"] = nn.MaxPool2d(pool_kernel, stride=2)
         c_in = c_out
     features = nn.Sequential(layers)
     if spec["adaptive_pool"]:
@@ -126,10 +142,10 @@ def alexnet(
     classifier = nn.Sequential(
         nn.Dropout(dropout),
         nn.Linear(c_in * side * side, fc1),
-        nn.ReLU(inplace=True),
+        activation_layer(activation),
         nn.Dropout(dropout),
         nn.Linear(fc1, fc2),
-        nn.ReLU(inplace=True),
+        activation_layer(activation),
         nn.Linear(fc2, num_classes),
     )
     return nn.Sequential(

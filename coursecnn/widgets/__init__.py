@@ -4,6 +4,7 @@
     gabor_explorer(image=None)     orientation, wavelength, sigma, aspect, phase of a Gabor kernel
     pooling_explorer(x=None)       max / avg pooling, kernel, stride, shift the input
     activation_explorer()          activation function, its parameter, its derivative
+    augmentation_explorer()        rotation, shift, scale, exposure, contrast by transforms.v2
     feature_map_explorer(model, images)
                                    a CNN's feature maps: image, layer, channel, receptive field
 
@@ -14,6 +15,7 @@ last expression; its controls and the state its callback computed are attributes
 """
 
 from coursecnn.widgets.activation import ActivationExplorer, activation_explorer
+from coursecnn.widgets.augmentation import AugmentationExplorer, augmentation_explorer
 from coursecnn.widgets.feature_maps import FeatureMapExplorer, feature_map_explorer
 from coursecnn.widgets.gabor import GaborExplorer, gabor_explorer
 from coursecnn.widgets.kernel_lab import KernelLab, kernel_lab
@@ -23,11 +25,13 @@ from coursecnn.widgets.pooling import PoolingExplorer, pooling_explorer
 __all__ = [
     "KERNELS",
     "ActivationExplorer",
+    "AugmentationExplorer",
     "FeatureMapExplorer",
     "GaborExplorer",
     "KernelLab",
     "PoolingExplorer",
     "activation_explorer",
+    "augmentation_explorer",
     "feature_map_explorer",
     "gabor_explorer",
     "gabor_kernel",
