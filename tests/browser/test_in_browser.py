@@ -78,6 +78,11 @@ WIDGETS = (
         ),
     ),
     Widgets(
+        "06_alexnet_vgg_nin.ipynb",
+        (Explorer("augmentation explorer", {"select": 1, "slider": 6}),),
+        through_last_widget=True,
+    ),
+    Widgets(
         "08_what_cnns_learn.ipynb",
         (Explorer("feature-map explorer", {"select": 1, "slider": 2}),),
         through_last_widget=True,
