@@ -1,16 +1,18 @@
-"""Gradient norms per layer: the measurement behind "where are unstable gradients a problem?".
+"""Gradients per layer: the measurement behind "where are unstable gradients a problem?".
 
 ``plain_cnn`` builds a deep-ish plain network (conv layers, then fully connected layers, no batch
 norm, no skip connections) with a chosen activation; ``layer_gradient_norms`` runs one forward
 and backward pass on a batch and returns, layer by layer from input to output, the norm of the
 loss gradient with respect to that layer's weights.
 
-Layers of different sizes are compared per parameter: a raw norm grows with the square root of
-the number of weights even when every weight gets the same gradient. ``layer_gradient_stats``
-returns, for every conv and linear layer, the raw norm, the root mean square ``||dL/dW|| /
-sqrt(n)`` and the relative size ``||dL/dW|| / ||W||`` (how far one SGD step of rate 1 would move
-the weights, relative to where they are). ``activation_rms`` is the forward counterpart: the root
-mean square of chosen modules' outputs, to see signals shrink or grow with depth.
+Layers of different sizes are compared per weight: a raw norm grows with the square root of the
+number of weights even when every weight gets the same gradient (layers of 72 and 25,088
+weights, in notebook 04). ``layer_gradient_stats`` returns, for every conv and linear layer, the
+raw norm, the root mean square ``||dL/dW|| / sqrt(n)`` and the relative size ``||dL/dW|| /
+||W||`` (how far one SGD step of rate 1 would move the weights, relative to where they are).
+``mean_local_slopes`` measures why gradients shrink: the mean derivative of each activation at
+the inputs it receives. ``activation_rms`` is the forward counterpart: the root mean square of
+chosen modules' outputs, to see signals shrink or grow with depth.
 """
 
 from __future__ import annotations
@@ -27,8 +29,11 @@ __all__ = [
     "activation_rms",
     "layer_gradient_norms",
     "layer_gradient_stats",
+    "mean_local_slopes",
     "plain_cnn",
 ]
+
+INITS = ("torch", "he")
 
 
 def plain_cnn(
@@ -39,14 +44,19 @@ def plain_cnn(
     width: int = 64,
     image_size: int = 28,
     n_classes: int = 10,
+    init: str = "torch",
 ) -> nn.Sequential:
     """``n_conv`` 3x3 conv layers (``channels`` each), a 4x4 max pool, then ``n_fc`` linear layers.
 
     Input ``x: (N, 1, image_size, image_size)``, output logits ``(N, n_classes)``. Every layer but
-    the last is followed by ``activation()``. PyTorch's default initialisation.
+    the last is followed by ``activation()``. ``init="torch"``: PyTorch's default initialisation
+    (uniform, std ``1/sqrt(3 fan_in)``); ``"he"``: He et al.'s normal, std ``sqrt(2/fan_in)``,
+    scaled for ReLU, and zero biases (``coursecnn.models.init_weights(model, "relu")``).
     """
     if n_conv < 1 or n_fc < 1:
         raise ValueError(f"n_conv, n_fc: expected at least 1 each, got {n_conv}, {n_fc}")
+    if init not in INITS:
+        raise ValueError(f"init: expected one of {INITS}, got {init!r}")
     layers: list[nn.Module] = []
     c_in = 1
     for _ in range(n_conv):
@@ -58,40 +68,20 @@ def plain_cnn(
         layers += [nn.Linear(n_in, width), activation()]
         n_in = width
     layers.append(nn.Linear(n_in, n_classes))
-    return nn.Sequential(*layers)
+    model = nn.Sequential(*layers)
+    if init == "he":
+        from coursecnn.models.initialization import init_weights
 
-
-def layer_gradient_norms(
-    model: nn.Module, x: torch.Tensor, y: torch.Tensor, loss_fn=F.cross_entropy
-) -> dict[str, float]:
-    """``{"conv1": ||dL/dW||, ..., "fc1": ...}`` for every Conv2d and Linear layer, input to output.
-
-    ``x: (N, C, H, W)`` a batch, ``y: (N,)`` its labels; one forward and one backward pass.
-    """
-    model.zero_grad()
-    loss_fn(model(x), y).backward()
-    norms: dict[str, float] = {}
-    counts = {"conv": 0, "fc": 0}
-    for module in model.modules():
-        kind = (
-            "conv"
-            if isinstance(module, nn.Conv2d)
-            else "fc"
-            if isinstance(module, nn.Linear)
-            else None
-        )
-        if kind is None:
-            continue
-        counts[kind] += 1
-        norms[f"{kind}{counts[kind]}"] = float(module.weight.grad.norm())
-    return norms
+        init_weights(model, "relu")
+    return model
 
 
 @dataclass(frozen=True)
 class LayerGradient:
     """The loss gradient of one layer's weight tensor ``W`` (``n`` numbers)."""
 
-    name: str  # the module's name in the model, e.g. "layer1.0.conv1"
+    name: str  # the module's name in the model, e.g. "layer1.0.conv1" ("0" in a Sequential)
+    label: str  # "conv1", "conv2", ..., "fc1", ...: its kind and rank, input to output
     numel: int  # n, the number of weights
     norm: float  # ||dL/dW||
     rms: float  # ||dL/dW|| / sqrt(n): per weight, comparable across layer sizes
@@ -118,16 +108,20 @@ def layer_gradient_stats(
     model.zero_grad()
     loss_fn(model(x), y).backward()
     stats = []
+    counts: dict[str, int] = {}
     for name, module in model.named_modules():
         if not isinstance(module, layers) or getattr(module, "weight", None) is None:
             continue
         w, g = module.weight.detach(), module.weight.grad
         if g is None:
             raise ValueError(f"model: layer {name!r} got no gradient; is it used in forward?")
+        kind = "fc" if isinstance(module, nn.Linear) else "conv"
+        counts[kind] = counts.get(kind, 0) + 1
         norm = float(g.norm())
         stats.append(
             LayerGradient(
                 name=name,
+                label=f"{kind}{counts[kind]}",
                 numel=w.numel(),
                 norm=norm,
                 rms=norm / w.numel() ** 0.5,
@@ -135,6 +129,44 @@ def layer_gradient_stats(
             )
         )
     return stats
+
+
+def layer_gradient_norms(
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor, loss_fn=F.cross_entropy
+) -> dict[str, float]:
+    """``{"conv1": ||dL/dW||, ..., "fc1": ...}`` for every Conv2d and Linear layer, input to output.
+
+    ``x: (N, C, H, W)`` a batch, ``y: (N,)`` its labels; one forward and one backward pass.
+    """
+    return {row.label: row.norm for row in layer_gradient_stats(model, x, y, loss_fn)}
+
+
+_SLOPES = {
+    nn.Sigmoid: lambda z: torch.sigmoid(z) * (1 - torch.sigmoid(z)),
+    nn.Tanh: lambda z: 1 - torch.tanh(z) ** 2,
+    nn.ReLU: lambda z: (z > 0).to(z.dtype),
+}
+
+
+@torch.no_grad()
+def mean_local_slopes(model: nn.Module, x: torch.Tensor) -> list[float]:
+    """The mean derivative ``f'(z)`` of every sigmoid, tanh or ReLU layer of ``model`` at the
+    inputs ``z`` it receives on the batch ``x``, input to output (ReLU: the fraction of active
+    units). Backprop multiplies the gradient by these factors, layer after layer."""
+    slopes: list[float] = []
+    hooks = [
+        m.register_forward_hook(
+            lambda m, inputs, out: slopes.append(float(_SLOPES[type(m)](inputs[0]).mean()))
+        )
+        for m in model.modules()
+        if type(m) in _SLOPES
+    ]
+    try:
+        model(x)
+    finally:
+        for h in hooks:
+            h.remove()
+    return slopes
 
 
 @torch.no_grad()

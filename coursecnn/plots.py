@@ -26,12 +26,14 @@ def show_images(
     suptitle: str | None = None,
     size: float = 1.6,
     symmetric: bool = False,
+    colorbar: bool = False,
 ) -> Figure:
     """Images side by side, ``ncols`` a row; each ``(H, W)`` (shown with ``cmap``) or
     ``(H, W, 3)``; grey ones share no colour scale unless they are uint8 (0..255).
 
     ``symmetric=True`` centres each 2-D panel's colour scale on 0 (``-max|x|`` to ``max|x|``), as
-    signed weights need with a diverging ``cmap`` such as ``"RdBu_r"``."""
+    signed weights need with a diverging ``cmap`` such as ``"RdBu_r"``. ``colorbar=True`` puts a
+    colour bar beside each 2-D panel, so that panels scaled to their own range can be read."""
     images = list(images)
     if not images:
         raise ValueError("images: expected at least one image, got none")
@@ -43,7 +45,10 @@ def show_images(
     fig, axes = plt.subplots(
         nrows,
         ncols,
-        figsize=(size * ncols, row * nrows + (0.4 if suptitle else 0.0)),
+        figsize=(
+            size * ncols * (1.25 if colorbar else 1.0),
+            row * nrows + (0.4 if suptitle else 0.0),
+        ),
         squeeze=False,
     )
     for i, ax in enumerate(axes.flat):
@@ -55,7 +60,9 @@ def show_images(
         if symmetric and img.ndim == 2:
             lim = float(np.abs(img).max()) or 1.0
             limits = {"vmin": -lim, "vmax": lim}
-        ax.imshow(img, cmap=cmap if img.ndim == 2 else None, **limits)
+        shown = ax.imshow(img, cmap=cmap if img.ndim == 2 else None, **limits)
+        if colorbar and img.ndim == 2:
+            fig.colorbar(shown, ax=ax, fraction=0.046, pad=0.04)
         if titles is not None:
             ax.set_title(titles[i], fontsize=9)
     if suptitle:

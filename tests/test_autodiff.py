@@ -10,7 +10,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from coursecnn import autodiff as ad
-from coursecnn.gradient_norms import layer_gradient_norms, plain_cnn
+from coursecnn.gradient_norms import (
+    layer_gradient_norms,
+    layer_gradient_stats,
+    mean_local_slopes,
+    plain_cnn,
+)
 
 
 def f_ad(x1, x2):
@@ -126,3 +131,42 @@ def test_gradient_norms_per_layer():
     assert norms["conv1"] < norms["fc2"]
     with pytest.raises(ValueError, match="n_conv"):
         plain_cnn(n_conv=0)
+
+
+def test_gradient_stats_per_weight_and_relative():
+    torch.manual_seed(0)
+    model = plain_cnn(torch.nn.Tanh, n_conv=2, n_fc=2, channels=4, width=8, image_size=8)
+    x = torch.rand(5, 1, 8, 8)
+    y = torch.randint(0, 10, (5,))
+    stats = layer_gradient_stats(model, x, y)
+    layers = [m for m in model.modules() if isinstance(m, torch.nn.Conv2d | torch.nn.Linear)]
+    assert [row.label for row in stats] == ["conv1", "conv2", "fc1", "fc2"]
+    for row, layer in zip(stats, layers, strict=True):
+        g, w = layer.weight.grad, layer.weight.detach()
+        assert row.numel == g.numel()
+        assert row.norm == pytest.approx(float(g.norm()))
+        assert row.rms == pytest.approx(float(g.pow(2).mean().sqrt()))
+        assert row.relative == pytest.approx(float(g.norm() / w.norm()))
+
+
+def test_mean_local_slopes_and_he_init():
+    torch.manual_seed(1)
+    x = torch.randn(6, 1, 8, 8)
+    for act, slope in [
+        (torch.nn.Sigmoid, lambda z: torch.sigmoid(z) * (1 - torch.sigmoid(z))),
+        (torch.nn.Tanh, lambda z: 1 - torch.tanh(z) ** 2),
+        (torch.nn.ReLU, lambda z: (z > 0).double()),
+    ]:
+        model = plain_cnn(act, n_conv=2, n_fc=2, channels=4, width=8, image_size=8)
+        with torch.no_grad():
+            z1 = model[0](x)
+        got = mean_local_slopes(model, x)
+        assert len(got) == 3  # two conv layers and one hidden FC layer are followed by act
+        assert got[0] == pytest.approx(float(slope(z1).mean()), rel=1e-5)
+    torch.manual_seed(2)
+    he = plain_cnn(torch.nn.ReLU, channels=16, init="he")
+    w = he[2].weight  # fan-in 16 * 3 * 3 = 144
+    assert float(w.std()) == pytest.approx((2 / 144) ** 0.5, rel=0.05)
+    assert float(he[2].bias.abs().max()) == 0.0
+    with pytest.raises(ValueError, match="init"):
+        plain_cnn(init="xavier")

@@ -137,3 +137,56 @@ def test_tie_goes_to_the_first():
 def test_apply_kernel_mistakes(wrong, hint):
     with pytest.raises(CheckFailed, match=hint):
         fc.check_apply_kernel(wrong)
+
+
+# ---------------------------------------------------------------- normalised cross-correlation
+def ncc(image, template, *, mode="right"):
+    """Direct, window by window (the check's reference is skimage's FFT version)."""
+    h, w = template.shape
+    t = template - template.mean()
+    out = np.zeros((image.shape[0] - h + 1, image.shape[1] - w + 1))
+    for i, j in np.ndindex(out.shape):
+        win = image[i : i + h, j : j + w]
+        d = win if mode == "raw_window" else win - win.mean()
+        # raw_template: sum(t * W), neither centred (centring either one alone is enough)
+        num = np.sum(template * win) if mode == "raw_template" else np.sum(t * d)
+        den = np.sqrt(np.sum(d**2) * (1.0 if mode == "no_template_norm" else np.sum(t**2)))
+        if mode == "nan":
+            with np.errstate(invalid="ignore", divide="ignore"):
+                out[i, j] = num / den
+        else:
+            out[i, j] = num / den if den > 1e-12 else 0.0
+    if mode == "n_times":
+        out *= template.size
+    return out
+
+
+def test_ncc_passes_and_matches_skimage(capsys):
+    fc.check_ncc(ncc)
+    assert "[check_ncc] passed" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("mode", "hint"),
+    [
+        ("raw_window", "deviations from its own mean"),
+        ("raw_template", "subtract the template's mean in the numerator"),
+        ("no_template_norm", "the template's norm"),
+        ("nan", "0 / 0"),
+        ("n_times", "n times too large"),
+    ],
+)
+def test_ncc_mistakes(mode, hint):
+    with pytest.raises(CheckFailed, match=hint):
+        fc.check_ncc(lambda im, t: ncc(im, t, mode=mode))
+
+
+def test_ncc_shapes_and_flat_windows():
+    from skimage.feature import match_template as sk_match
+
+    with pytest.raises(CheckFailed, match="pad_input"):
+        fc.check_ncc(lambda im, t: sk_match(im, t, pad_input=True))
+    with pytest.raises(CheckFailed, match="flat windows"):  # right where there is contrast
+        fc.check_ncc(lambda im, t: np.where(ncc(im, t) == 0, 0.5, ncc(im, t)))
+    with pytest.raises(CheckFailed, match="NotImplementedError"):
+        fc.check_ncc(unfinished)

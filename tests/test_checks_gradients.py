@@ -188,3 +188,107 @@ def test_numerical_gradient_mistakes(wrong, hint):
 def test_numerical_gradient_needs_x_of_any_shape():
     with pytest.raises((CheckFailed, IndexError, ValueError)):
         cg.check_numerical_gradient(_rows_and_columns_only)
+
+
+# ------------------------------------------------------------------ the ConvNet of section 6
+def convnet_loss(params, x, y, pad=None):
+    from coursecnn import ops
+
+    w1, w2, w3 = params["W1"], params["W2"], params["W3"]
+    pad = (w1.shape[2] - 1) // 2 if pad is None else pad
+    a1 = ops.conv2d(x, w1, params["b1"], padding=pad)
+    r1 = ops.relu(a1)
+    p1 = ops.max_pool2d(r1, 2)
+    flat = p1.reshape(len(x), -1)
+    a2 = ops.linear(flat, w2, params["b2"])
+    r2 = ops.relu(a2)
+    scores = ops.linear(r2, w3, params["b3"])
+    d_scores = ops.cross_entropy_backward(1.0, scores, y)
+    d_r2, dw3, db3 = ops.linear_backward(d_scores, r2, w3)
+    d_a2 = ops.relu_backward(d_r2, a2)
+    d_flat, dw2, db2 = ops.linear_backward(d_a2, flat, w2)
+    d_r1 = ops.max_pool2d_backward(d_flat.reshape(p1.shape), r1, 2)
+    d_a1 = ops.relu_backward(d_r1, a1)
+    _, dw1, db1 = ops.conv2d_backward(d_a1, x, w1, padding=pad)
+    grads = {"W1": dw1, "b1": db1, "W2": dw2, "b2": db2, "W3": dw3, "b3": db3}
+    return ops.cross_entropy(scores, y), grads
+
+
+def test_convnet_loss_passes(capsys):
+    from coursecnn import numpy_cnn
+
+    cg.check_convnet_loss(convnet_loss)
+    cg.check_convnet_loss(numpy_cnn.loss_and_grads)
+    assert capsys.readouterr().out.count("passed") == 2
+
+
+def _scaled(factor_loss, factor_grads):
+    def wrong(params, x, y):
+        loss, grads = convnet_loss(params, x, y)
+        f = len(x) if factor_grads == "N" else 1
+        return loss * (len(x) if factor_loss == "N" else 1), {k: f * v for k, v in grads.items()}
+
+    return wrong
+
+
+def _no_relu_mask(which):
+    from coursecnn import ops
+
+    def wrong(params, x, y):
+        original = ops.relu_backward
+        calls = []
+
+        def skip(grad, z):
+            calls.append(1)
+            return grad if len(calls) == which else original(grad, z)
+
+        ops.relu_backward = skip
+        try:
+            return convnet_loss(params, x, y)
+        finally:
+            ops.relu_backward = original
+
+    return wrong
+
+
+def _stepping(params, x, y):
+    loss, grads = convnet_loss(params, x, y)
+    for k in grads:
+        params[k] -= 0.1 * grads[k]
+    return loss, grads
+
+
+def _channels_last(params, x, y):
+    # flattening (N, H, W, F) instead of (N, F, H, W): another order than nn.Flatten's
+    p = {**params}
+    f = params["W1"].shape[0]
+    h2, w2 = x.shape[2] // 2, x.shape[3] // 2
+    p["W2"] = params["W2"].reshape(-1, f, h2, w2).transpose(0, 2, 3, 1).reshape(len(p["W2"]), -1)
+    loss, grads = convnet_loss(p, x, y)
+    return loss, grads
+
+
+@pytest.mark.parametrize(
+    ("wrong", "hint"),
+    [
+        (_scaled("N", "N"), "SUM over the batch"),
+        (_scaled(1, "N"), "N times too large"),
+        (_no_relu_mask(1), "hidden ReLU"),  # backward meets the hidden ReLU first
+        (_no_relu_mask(2), "first ReLU"),
+        (_stepping, "the SGD step"),
+        (_channels_last, "forward pass differs"),
+        (lambda p, x, y: convnet_loss(p, x, y)[1], "pair"),
+        (lambda p, x, y: (convnet_loss(p, x, y)[0], {}), "keys"),
+        (lambda p, x, y: (np.array([convnet_loss(p, x, y)[0], 0.0]), {}), "one number"),
+        (unfinished, "NotImplementedError"),
+    ],
+)
+def test_convnet_loss_mistakes(wrong, hint):
+    with pytest.raises(CheckFailed, match=hint):
+        cg.check_convnet_loss(wrong)
+
+
+def test_convnet_loss_shape_errors_are_explained():
+    # padding 2 is right for the 5x5 kernel of the first case, not for the 3x3 of the second
+    with pytest.raises(CheckFailed, match=r"\(K - 1\) // 2 for any kernel size"):
+        cg.check_convnet_loss(lambda p, x, y: convnet_loss(p, x, y, pad=2))

@@ -412,6 +412,11 @@ def test_show_images_and_show_kernel():
         plots.show_images([np.zeros((2, 2))], titles=["a", "b"])
     fig = plots.show_images([np.array([[-1.0, 0.5], [0.0, 0.25]])], cmap="RdBu_r", symmetric=True)
     assert fig.axes[0].images[0].get_clim() == (-1.0, 1.0)  # 0 sits at the middle of the scale
+    grey = np.array([[0.0, 2.0], [1.0, 3.0]])
+    fig = plots.show_images([grey, data.photo("coffee", size=8)], colorbar=True)
+    bars = [ax for ax in fig.axes if not ax.images]  # the colour bars' own axes
+    assert len(bars) == 1  # one for the grey panel; a colour photo needs none
+    assert fig.axes[0].images[0].get_clim() == (0.0, 3.0)
     k = np.array([[1.0, 0.0, -1.0], [2.0, 0.0, -2.0], [1.0, 0.0, -1.0]])
     fig = plots.show_kernel(k, "Sobel x")
     ax = fig.axes[0]

@@ -245,3 +245,31 @@ def test_layers_keep_the_float_dtype(dtype):
     assert ops.batch_norm2d(x, w, w).dtype == dtype
     assert all(a.dtype == dtype for a in ops.batch_norm2d_backward(x, x, w))
     assert ops.linear(x, np.ones((2, 3))).dtype == dtype
+
+
+@pytest.mark.parametrize(("n", "k", "seed"), [(1, 2, 0), (5, 10, 1), (7, 3, 2)])
+def test_cross_entropy_and_backward_match_torch(n, k, seed):
+    rng = np.random.default_rng(seed)
+    logits = 3 * rng.normal(size=(n, k))
+    labels = rng.integers(0, k, n)
+    t = torch.tensor(logits, requires_grad=True)
+    ref = F.cross_entropy(t, torch.tensor(labels))
+    (2.5 * ref).backward()
+    assert ops.cross_entropy(logits, labels) == pytest.approx(ref.item(), rel=1e-12)
+    np.testing.assert_allclose(
+        ops.cross_entropy_backward(2.5, logits, labels), t.grad.numpy(), rtol=1e-10, atol=1e-14
+    )
+    assert ops.cross_entropy_backward(1.0, logits.astype(np.float32), labels).dtype == np.float32
+    big = np.array([[1000.0, -1000.0, 0.0]])
+    assert np.isfinite(ops.cross_entropy(big, np.array([1])))
+
+
+def test_cross_entropy_errors():
+    with pytest.raises(ValueError, match="logits"):
+        ops.cross_entropy(np.zeros(3), np.array([0]))
+    with pytest.raises(ValueError, match="labels"):
+        ops.cross_entropy(np.zeros((2, 3)), np.array([0.0, 1.0]))
+    with pytest.raises(ValueError, match=r"labels: expected class indices in \[0, 2\]"):
+        ops.cross_entropy(np.zeros((2, 3)), np.array([0, 3]))
+    with pytest.raises(ValueError, match="at least one row"):
+        ops.cross_entropy_backward(1.0, np.zeros((0, 3)), np.array([], dtype=int))

@@ -187,3 +187,102 @@ class Memoriser(nn.Module):
 def test_test_accuracy_refuses_a_model_trained_on_the_test_digits():
     with pytest.raises(CheckFailed, match="trained on the test digits"):
         checks.check_test_accuracy(Memoriser())
+
+
+# ------------------------------------------------------------------ a training loop by hand
+def loop(zero="before", train_each=True, eval_=True, no_grad=True, average="images",
+         reduction="mean", step_first=False, val_on_train=False):  # fmt: skip
+    F = nn.functional
+
+    def train_loop(model, train_loader, val_loader, optimizer, epochs):
+        history = {"train_loss": [], "val_loss": [], "val_acc": []}
+        if not train_each:
+            model.train()
+        for _ in range(epochs):
+            if train_each:
+                model.train()
+            total, n, losses = 0.0, 0, []
+            for x, y in train_loader:
+                if zero == "before":
+                    optimizer.zero_grad()
+                loss = F.cross_entropy(model(x), y, reduction=reduction)
+                if step_first:
+                    optimizer.step()
+                loss.backward()
+                if zero == "between":
+                    optimizer.zero_grad()
+                if not step_first:
+                    optimizer.step()
+                if zero == "after":
+                    optimizer.zero_grad()
+                total, n = total + loss.item() * len(x), n + len(x)
+                losses.append(loss.item())
+            history["train_loss"].append(
+                {"images": total / n, "batches": sum(losses) / len(losses), "last": losses[-1]}[
+                    average
+                ]
+            )
+            if eval_:
+                model.eval()
+            total, correct, n = 0.0, 0, 0
+            with torch.no_grad() if no_grad else torch.enable_grad():
+                for x, y in train_loader if val_on_train else val_loader:
+                    out = model(x)
+                    total += F.cross_entropy(out, y).item() * len(x)
+                    correct += (out.argmax(1) == y).sum().item()
+                    n += len(x)
+            history["val_loss"].append(total / n)
+            history["val_acc"].append(correct / n)
+        return history
+
+    return train_loop
+
+
+def test_train_loop_passes_the_right_loops(capsys):
+    checks.check_train_loop(loop())
+    checks.check_train_loop(loop(zero="after"))  # zeroing after the step is just as right
+    out = capsys.readouterr().out
+    assert out.count("[train_loop] passed") == 2 and "largest difference 0.0e+00" in out
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "hint"),
+    [
+        (dict(zero="never"), "never zeroed"),
+        (dict(zero="between"), "between loss.backward"),
+        (dict(step_first=True), "before loss.backward"),
+        (dict(step_first=True, zero="after"), "before loss.backward"),
+        (dict(train_each=False), "start of EVERY epoch"),
+        (dict(eval_=False), r"call model.eval\(\)"),
+        (dict(no_grad=False), "no_grad"),
+        (dict(average="batches"), "plain mean of the batch losses"),
+        (dict(average="last"), "last batch's loss"),
+        (dict(reduction="sum"), "32 times too large"),
+        (dict(val_on_train=True), "not train_loader"),
+    ],
+)
+def test_train_loop_names_the_mistakes(kwargs, hint):
+    with pytest.raises(CheckFailed, match=hint):
+        checks.check_train_loop(loop(**kwargs))
+
+
+def test_train_loop_wants_a_history_dict():
+    right = loop()
+
+    def unfinished(*args):
+        raise NotImplementedError()
+
+    for func, hint in [
+        (unfinished, "NotImplementedError"),
+        (lambda *a: None, "returns nothing"),
+        (lambda *a: {"train_loss": right(*a)["train_loss"]}, "keys"),
+        (lambda *a: {k: v[:1] for k, v in right(*a).items()}, "one per epoch"),
+        (
+            lambda *a: {
+                k: [100 * x for x in v] if k == "val_acc" else v for k, v in right(*a).items()
+            },
+            "fraction",
+        ),  # fmt: skip
+    ]:
+        with pytest.raises(CheckFailed, match=hint):
+            checks.check_train_loop(func)

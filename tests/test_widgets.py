@@ -437,3 +437,30 @@ def test_every_control_changes_the_picture_and_the_readout(make, image):
         assert _readout(explorer) != text, f"{label}: the readout did not change"
         moved.append(i)
     assert len(moved) >= count - 1, f"moved only {moved} of {count} controls"
+
+
+def test_kernel_lab_shows_brightness_kept_on_the_inputs_scale(image):
+    from coursecnn.widgets.kernel_lab import display_scale
+
+    lab = kernel_lab(image)
+    lo, hi = float(lab.image.min()), float(lab.image.max())
+    lab.preset.value = "Sharpen"  # sums to 1: overshoots beyond the input's range, not stretched
+    vmin, vmax, cmap, text = lab.scale
+    assert (vmin, vmax, cmap) == (lo, hi, "gray")
+    assert lab.output.min() < lo and lab.output.max() > hi  # sharpening overshoots
+    beyond = np.mean((lab.output < lo) | (lab.output > hi))
+    assert f"{beyond:.1%} of its pixels beyond it" in text and text in lab.shape_label.value
+    fig = lab.draw()
+    out_image = [ax for ax in fig.axes if ax.images][2].images[0]
+    assert out_image.get_clim() == (lo, hi)
+    lab.preset.value = "Box blur"  # a blur stays within the input's range
+    assert lab.scale[:2] == (lo, hi) and "0.0% of its pixels" in lab.scale[3]
+    lab.preset.value = "Edge detection 3"  # sums to 0: symmetric about 0, a diverging map
+    vmin, vmax, cmap, text = lab.scale
+    assert vmin == -vmax == -np.abs(lab.output).max() and cmap == "RdBu_r"
+    before = lab.shape_label.value
+    lab.cells[4].value = 9.0  # sum 1 again: the readout says so
+    assert lab.scale[:2] == (lo, hi) and lab.shape_label.value != before
+    lab.cells[4].value = 10.0  # sum 2: the output's own range
+    assert lab.scale[:2] == (float(lab.output.min()), float(lab.output.max()))
+    assert display_scale(np.ones((3, 3)) / 9, image, np.zeros((0, 0)))[:2] == (lo, hi)

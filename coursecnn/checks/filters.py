@@ -1,7 +1,8 @@
 """Graded checks for ``02_filters``: Gaussian kernels, template matching, same-size filtering.
 
-References come from code nobody here wrote: the Gaussian formula, ``scipy.signal.correlate2d``
-and ``scipy.ndimage.correlate``, and a real photo from ``skimage.data``.
+References come from code nobody here wrote: the Gaussian formula, ``scipy.signal.correlate2d``,
+``scipy.ndimage.correlate``, ``skimage.feature.match_template`` (normalised cross-correlation)
+and a real photo from ``skimage.data``.
 """
 
 from __future__ import annotations
@@ -184,6 +185,111 @@ def check_match_template(match_template: Callable) -> None:
         check,
         "found a crop of a real photo, ignored a bright block, broke a tie row-major, "
         "reached the last window",
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Normalised cross-correlation
+
+
+def _ncc_cases() -> list[tuple[str, np.ndarray, np.ndarray]]:
+    rng = np.random.default_rng(262)
+    photo = _photo()
+    cases = [("a 15x23 crop of the camera photo (128x128)", photo, photo[70:85, 40:63].copy())]
+    # a flat grey background (windows with no contrast score 0) around a random patch
+    img = np.full((20, 30), 0.5)
+    img[5:12, 10:25] = rng.random((7, 15))
+    cases.append(("a flat grey image with a random 7x15 patch", img, img[6:10, 12:17].copy()))
+    # the template twice: as it is, and with a third of its contrast on a brighter background
+    tpl = rng.random((5, 4))
+    img = 0.2 * rng.random((16, 19))
+    img[2:7, 3:7] = tpl
+    img[9:14, 12:16] = 0.6 + tpl / 3
+    cases.append(("a 5x4 template, once as it is and once with a third of its contrast", img, tpl))
+    return cases
+
+
+def _window_sums(image: np.ndarray, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    ones = np.ones(shape)
+    return (signal.correlate2d(image, ones, mode="valid"),
+            signal.correlate2d(image**2, ones, mode="valid"))  # fmt: skip
+
+
+def check_ncc(ncc: Callable) -> None:
+    """``ncc(image, template)`` -> the valid map ``(H - h + 1, W - w + 1)`` of normalised
+    cross-correlations, ``sum((t - t.mean()) * (W - W.mean())) / sqrt(sum((t - t.mean())**2) *
+    sum((W - W.mean())**2))`` for every window W; 0 where a window is flat. Compared with
+    ``skimage.feature.match_template`` (whose default output is that valid map)."""
+    from skimage.feature import match_template
+
+    check = "check_ncc"
+    for desc, image, template in _ncc_cases():
+        got = call_student(check, ncc, image.copy(), template.copy())
+        want = match_template(image, template)
+        if got is None:
+            fail(check, "an array", None, "the function does not `return` the score map")
+        got = np.asarray(got, dtype=float)
+        h, w = template.shape
+        if got.shape != want.shape:
+            why = (
+                "that is the image's size, as skimage's pad_input=True gives: return the 'valid' "
+                "map, one score per window that fits entirely"
+                if got.shape == image.shape
+                else "one score per window where the template fits: (H - h + 1, W - w + 1)"
+            )
+            fail(check, f"shape {want.shape} for {desc}", f"shape {got.shape}", why)
+        if not np.all(np.isfinite(got)):
+            fail(check, f"finite scores for {desc}", f"{np.sum(~np.isfinite(got))} NaN or inf",
+                 "a flat window has no contrast, so its score is 0 / 0: return 0 there "
+                 "(where the denominator is 0, or below a tiny threshold such as 1e-12)")  # fmt: skip
+        tz = template - template.mean()
+        num = signal.correlate2d(image, tz, mode="valid")
+        s1, s2 = _window_sums(image, template.shape)
+        var_w = np.maximum(s2 - s1**2 / template.size, 0)
+        norm_t = np.sqrt((tz**2).sum())
+        ok = var_w > 1e-10  # windows with contrast; skimage leaves rounding noise on flat ones
+        if np.allclose(got[ok], want[ok], atol=1e-8):
+            if np.abs(got[~ok]).max(initial=0.0) > 1e-6:
+                fail(check, f"0 for the {np.sum(~ok)} flat windows of {desc}",
+                     f"up to {np.abs(got[~ok]).max():.3g}",
+                     "a flat window has no contrast: its score is 0 / 0; return 0 there")  # fmt: skip
+            continue
+        den = np.sqrt(np.where(ok, var_w, 1.0)) * norm_t
+        candidates = [
+            (want * norm_t, "divide by the template's norm too: sqrt(sum((t - t.mean())**2))"),
+            (
+                want * template.size,
+                "n times too large: with standard deviations the score is the MEAN, "
+                "np.mean((t - t.mean()) * (W - W.mean())) / (t.std() * W.std())",
+            ),  # fmt: skip
+            (
+                num / np.sqrt(np.maximum(s2, 1e-300)) / norm_t,
+                "use the window's deviations from its own mean, sum((W - W.mean())**2) = "
+                "sum(W**2) - sum(W)**2 / n, not sum(W**2)",
+            ),  # fmt: skip
+            (
+                num / np.where(ok, var_w, 1.0) / norm_t**2,
+                "take the square root of the product of the two sums of squares",
+            ),  # fmt: skip
+            (
+                signal.correlate2d(image, template, mode="valid") / den,
+                "subtract the template's mean in the numerator: sum((t - t.mean()) * W)",
+            ),  # fmt: skip
+            (
+                signal.convolve2d(image, tz, mode="valid") / den,
+                "the template was flipped (true convolution); matching slides it unflipped",
+            ),  # fmt: skip
+        ]
+        for wrong, why in candidates:
+            if np.allclose(got[ok], wrong[ok], atol=1e-8):
+                fail(check, want, got, f"{why} ({desc})")
+        fail(check, want, got,
+             "score = sum((t - t.mean()) * (W - W.mean())) / sqrt(sum((t - t.mean())**2) * "
+             f"sum((W - W.mean())**2)) for each window W ({desc})")  # fmt: skip
+    passed(
+        check,
+        "matches skimage.feature.match_template on a real photo, a flat image and a copy with a "
+        "third of the contrast",
     )
 
 

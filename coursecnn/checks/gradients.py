@@ -23,6 +23,7 @@ __all__ = [
     "check_avg_pool_backward",
     "check_sigmoid_backward",
     "check_numerical_gradient",
+    "check_convnet_loss",
 ]
 
 
@@ -323,4 +324,143 @@ def check_numerical_gradient(numerical_gradient: Callable[..., Any]) -> None:
         name,
         f"centred differences with the given eps, x of any shape, error {err:.1e} on exp, "
         "x left unchanged",
+    )
+
+
+# ------------------------------------------------------------------ a ConvNet from coursecnn.ops
+CONVNET_KEYS = ("W1", "b1", "W2", "b2", "W3", "b3")
+
+#: (case, N, C, H, W, filters, kernel, hidden, classes): non-square and odd-sized images (the
+#: pool drops the last row and column), 3x3 and 5x5 kernels, 2 channels, a batch of 1.
+CONVNET_CASES = (
+    ("5 non-square 12x16 images, 4 filters 5x5, 9 hidden units", 5, 1, 12, 16, 4, 5, 9, 10),
+    ("3 odd-sized 9x11 images with 2 channels, 3 filters 3x3, 6 hidden units, 4 classes",
+     3, 2, 9, 11, 3, 3, 6, 4),
+    ("a batch of 1: one 28x28 digit-sized image, 8 filters 5x5, 20 hidden units",
+     1, 1, 28, 28, 8, 5, 20, 10),
+)  # fmt: skip
+
+
+def _convnet_case(rng: np.random.Generator, n, c, h, w, f, k, hidden, classes):
+    flat = f * (h // 2) * (w // 2)
+    params = {
+        "W1": rng.normal(size=(f, c, k, k)) * np.sqrt(2 / (c * k * k)),
+        "b1": 0.1 * rng.normal(size=f),
+        "W2": rng.normal(size=(hidden, flat)) * np.sqrt(2 / flat),
+        "b2": 0.1 * rng.normal(size=hidden),
+        "W3": rng.normal(size=(classes, hidden)) * np.sqrt(2 / hidden),
+        "b3": 0.1 * rng.normal(size=classes),
+    }
+    x = rng.normal(size=(n, c, h, w))
+    y = rng.integers(0, classes, size=n)
+    return params, x, y
+
+
+def _straight_relu(h: torch.Tensor, through: bool) -> torch.Tensor:
+    """ReLU forward; with ``through``, a backward that forgets ReLU's mask (the classic slip)."""
+    return h + (F.relu(h) - h).detach() if through else F.relu(h)
+
+
+def _torch_convnet(params, x, y, relu1_through=False, relu2_through=False):
+    """Loss and gradients by PyTorch autograd, float64: conv (padding (K-1)//2) - ReLU - 2x2 max
+    pool - flatten - linear - ReLU - linear - mean cross-entropy."""
+    t = {k: torch.tensor(v, requires_grad=True) for k, v in params.items()}
+    pad = (params["W1"].shape[2] - 1) // 2
+    a1 = F.conv2d(torch.from_numpy(x), t["W1"], t["b1"], padding=pad)
+    p1 = F.max_pool2d(_straight_relu(a1, relu1_through), 2)
+    r2 = _straight_relu(F.linear(p1.flatten(1), t["W2"], t["b2"]), relu2_through)
+    loss = F.cross_entropy(F.linear(r2, t["W3"], t["b3"]), torch.from_numpy(y))
+    loss.backward()
+    return loss.item(), {k: v.grad.numpy() for k, v in t.items()}
+
+
+_LAYER_HINTS = {
+    "W3": "the output layer: ops.linear_backward(d_scores, r2, W3) with d_scores = "
+    "ops.cross_entropy_backward(1.0, scores, y) and r2 the hidden ReLU's output",
+    "W2": "the hidden layer: the hidden ReLU's backward (keep the gradient where a2 > 0), then "
+    "ops.linear_backward(d_a2, flat, W2) with the flattened pooled maps as its input",
+    "W1": "the conv layer: reshape the gradient of the flattened maps back to the pooled shape, "
+    "ops.max_pool2d_backward(d_pooled, r1, 2) with the pool's input r1, the first ReLU's "
+    "backward (where a1 > 0), then ops.conv2d_backward(d_a1, x, W1, padding=pad), the padding "
+    "of the forward pass",
+}
+
+
+def check_convnet_loss(convnet_loss: Callable[..., Any]) -> None:
+    """``convnet_loss(params, x, y) -> (loss, grads)`` of the three-layer ConvNet
+    conv - ReLU - 2x2 max pool - linear - ReLU - linear - softmax cross-entropy.
+
+    params: ``W1 (F, C, K, K)``, ``b1 (F,)``, ``W2 (hidden, F*(H//2)*(W//2))``, ``b2``,
+    ``W3 (classes, hidden)``, ``b3``; the conv has stride 1 and padding (K-1)//2. x: (N, C, H, W)
+    float64, y: (N,) ints. loss: the mean cross-entropy (a float); grads: ``{name: dL/dparam}``.
+    Compared with PyTorch autograd in float64.
+    """
+    name = "check_convnet_loss"
+    rng = np.random.default_rng(12)
+    for case, *dims in CONVNET_CASES:
+        params, x, y = _convnet_case(rng, *dims)
+        want_loss, want = _torch_convnet(params, x, y)
+        given = {k: v.copy() for k, v in params.items()}
+        try:
+            got = call_student(name, convnet_loss, given, x.copy(), y.copy())
+        except ValueError as err:  # a shape that does not fit: say which settings make them fit
+            fail(name, f"{case}: a forward and backward pass", f"ValueError: {err}",
+                 "the shapes do not fit: the conv's padding is (K - 1) // 2 for any kernel size "
+                 "K (1 for 3x3, 2 for 5x5), ops.conv2d_backward takes the same padding as the "
+                 "forward, and each *_backward gets its forward's input")  # fmt: skip
+        if not isinstance(got, tuple | list) or len(got) != 2:
+            fail(name, f"{case}: a pair (loss, grads)", got,
+                 "return the loss and the dict of gradients: `return loss, grads`")  # fmt: skip
+        loss, grads = got
+        changed = [k for k in CONVNET_KEYS if not np.array_equal(given[k], params[k])]
+        if changed:
+            fail(name, f"{case}: params left as they were", f"{', '.join(changed)} changed",
+                 "the loss function only computes; the SGD step (sgd_step) updates the "
+                 "parameters afterwards")  # fmt: skip
+        try:
+            loss = float(np.asarray(loss).item())
+        except (TypeError, ValueError):
+            fail(name, f"{case}: the loss, one number ({want_loss:.6f})", loss,
+                 "return the mean cross-entropy as a float: ops.cross_entropy(scores, y)")  # fmt: skip
+        n = len(x)
+        if not np.isclose(loss, want_loss, rtol=1e-8, atol=1e-10):
+            mistake = (
+                "that is the SUM over the batch: the loss is the MEAN cross-entropy "
+                "(ops.cross_entropy averages over the N images)"
+                if n > 1 and np.isclose(loss, n * want_loss, rtol=1e-8)
+                else "the forward pass differs from conv (padding (K-1)//2) -> ReLU -> 2x2 max "
+                "pool -> flatten with p.reshape(N, -1) (torch's order: channel, row, column) -> "
+                "linear -> ReLU -> linear -> cross-entropy"
+            )
+            fail(name, f"{case}: loss {want_loss:.8f} (PyTorch)", loss, mistake)
+        if not isinstance(grads, dict) or set(grads) != set(CONVNET_KEYS):
+            fail(name, f"{case}: a dict of gradients with the keys {list(CONVNET_KEYS)}",
+                 sorted(grads) if isinstance(grads, dict) else type(grads).__name__,
+                 "return grads = {'W1': dW1, 'b1': db1, ..., 'b3': db3}")  # fmt: skip
+        for key in ("W3", "b3", "W2", "b2", "W1", "b1"):  # in the order backprop finds them
+            g = _as_array(name, grads[key], want[key], f"grads[{key!r}] (the shape of {key})")
+            if np.allclose(g, want[key], rtol=1e-6, atol=1e-9):
+                continue
+            layer = "W" + key[1]
+            mistake = _LAYER_HINTS[layer]
+            if n > 1 and np.allclose(g, n * want[key], rtol=1e-6, atol=1e-9):
+                mistake = (
+                    "every gradient is N times too large: the loss is a mean over the batch, so "
+                    "d_scores = (softmax - one_hot) / N"
+                )
+            elif layer != "W3":
+                through = _torch_convnet(params, x, y, layer == "W1", layer == "W2")[1][key]
+                if np.allclose(g, through, rtol=1e-6, atol=1e-9):
+                    relu = "hidden ReLU (a2)" if layer == "W2" else "first ReLU (a1)"
+                    mistake = (
+                        f"the backward pass skips the {relu}: multiply the gradient by its "
+                        "derivative, ops.relu_backward(grad, pre-activation), 0 where the "
+                        "input was <= 0"
+                    )
+            fail(name, f"{case}: grads[{key!r}] (PyTorch autograd)\n{_fmt(want[key])}",
+                 _fmt(g), mistake)  # fmt: skip
+    passed(
+        name,
+        "the loss and all six gradients match PyTorch autograd (float64) on non-square and "
+        "odd-sized images, 3x3 and 5x5 kernels, 2 channels and a batch of 1",
     )

@@ -8,6 +8,8 @@ where LeNet-5 averages, ...) so that a failure can name the mistake it recognise
 
 from __future__ import annotations
 
+import copy
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -21,6 +23,7 @@ __all__ = [
     "check_mlp_param_count",
     "check_lenet5",
     "check_accuracy",
+    "check_train_loop",
     "check_test_accuracy",
     "LENET5_PARAMS",
 ]
@@ -351,6 +354,266 @@ def check_accuracy(func: Callable[..., Any]) -> None:
             "accuracy is the mean of (prediction == label)",
         )
     passed(check)
+
+
+# ------------------------------------------------------------------------ a training loop by hand
+#: The check's data: batch sizes that identify the loader (train 32, 32, 32, 4; validation 20,
+#: 20, 10) and leave a short last batch, so that an unweighted mean of batch losses shows.
+LOOP_TRAIN, LOOP_VAL, LOOP_TRAIN_BATCH, LOOP_VAL_BATCH, LOOP_EPOCHS, LOOP_SEED = (
+    100,
+    50,
+    32,
+    20,
+    2,
+    3,
+)
+
+
+def _loop_model() -> nn.Module:
+    """A small net whose output depends on the mode: batch norm and dropout (1x12x12 inputs)."""
+    return nn.Sequential(
+        nn.Conv2d(1, 4, 3), nn.BatchNorm2d(4), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+        nn.Dropout(0.5), nn.Linear(4 * 5 * 5, 10),
+    )  # fmt: skip
+
+
+def _loop_setup():
+    from coursecnn.train import TensorLoader, seed_everything
+
+    g = torch.Generator().manual_seed(LOOP_SEED)
+    x = torch.randn(LOOP_TRAIN + LOOP_VAL, 1, 12, 12, generator=g)
+    y = torch.randint(0, 10, (LOOP_TRAIN + LOOP_VAL,), generator=g)
+    seed_everything(LOOP_SEED)
+    model = _loop_model()
+    model.eval()  # handed over in eval mode, as after an evaluation: the loop must call train()
+
+    def loaders():
+        train = TensorLoader(x[:LOOP_TRAIN], y[:LOOP_TRAIN], LOOP_TRAIN_BATCH, shuffle=True,
+                             seed=LOOP_SEED)  # fmt: skip
+        return train, TensorLoader(x[LOOP_TRAIN:], y[LOOP_TRAIN:], LOOP_VAL_BATCH)
+
+    return model, loaders
+
+
+class _Recorder:
+    """What a training loop does, in order: forwards (mode, grad mode, batch size), backwards,
+    optimizer steps and zero_grad calls; and the gradient norm of the first backward."""
+
+    def __init__(self, model: nn.Module, optimizer: torch.optim.Optimizer) -> None:
+        self.events: list[tuple] = []
+        self.first_grad: float | None = None
+        model.register_forward_hook(
+            lambda m, i, o: self.events.append(
+                ("forward", m.training, torch.is_grad_enabled(), len(i[0]))
+            )
+        )
+        weight = next(model.parameters())
+        weight.register_hook(self._on_grad)
+        for obj, attr in ((optimizer, "step"), (optimizer, "zero_grad"), (model, "zero_grad")):
+            self._wrap(obj, attr)
+
+    def _on_grad(self, grad: torch.Tensor) -> None:
+        self.events.append(("backward",))
+        if self.first_grad is None:
+            self.first_grad = float(grad.norm())
+
+    def _wrap(self, obj: Any, attr: str) -> None:
+        inner = getattr(obj, attr)
+
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            self.events.append((attr,))
+            return inner(*args, **kwargs)
+
+        setattr(obj, attr, wrapped)
+
+    def forwards(self, batch_sizes: set[int]) -> list[tuple]:
+        return [e for e in self.events if e[0] == "forward" and e[3] in batch_sizes]
+
+
+def _order_mistake(events: list[tuple]) -> str | None:
+    """The first misplaced zero_grad / backward / step, read as a state machine."""
+    fresh, pending, steps = True, False, 0  # fresh: gradients are zero (or None)
+    for event in events:
+        kind = event[0]
+        if kind == "zero_grad":
+            if pending:
+                return ("optimizer.zero_grad() runs between loss.backward() and optimizer.step(): "
+                        "it erases the gradients the step needs")  # fmt: skip
+            fresh = True
+        elif kind == "backward":
+            if not fresh:
+                return ("the gradients are never zeroed: loss.backward() ADDS to .grad, so each "
+                        "step uses the sum of every batch so far; call optimizer.zero_grad() "
+                        "before each backward")  # fmt: skip
+            fresh, pending = False, True
+        elif kind == "step":
+            if not pending:
+                return ("optimizer.step() runs before loss.backward(): it uses the gradients of "
+                        "no batch, or of the previous one; the order is forward, loss, "
+                        "zero_grad, backward, step")  # fmt: skip
+            pending, steps = False, steps + 1
+    if steps == 0:
+        return "optimizer.step() is never called: the weights never change"
+    return None
+
+
+def _reference_fit(model: nn.Module, loaders, optimizer) -> tuple[Any, list[tuple], float | None]:
+    """``fit`` on the same model, data and seed; the batch losses it computed, grad mode noted."""
+    from coursecnn.train import fit
+
+    losses: list[tuple] = []
+
+    def loss_fn(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        loss = nn.functional.cross_entropy(out, y)
+        losses.append((torch.is_grad_enabled(), len(y), float(loss.detach())))
+        return loss
+
+    rec = _Recorder(model, optimizer)
+    train, val = loaders()
+    history = fit(model, train, epochs=LOOP_EPOCHS, optimizer=optimizer, loss_fn=loss_fn,
+                  val_loader=val, device="cpu", amp=False, channels_last=False, seed=LOOP_SEED,
+                  progress=False)  # fmt: skip
+    return history, losses, rec.first_grad
+
+
+def _per_epoch(losses: list[tuple], training: bool) -> list[list[tuple[int, float]]]:
+    picked = [(n, v) for grad, n, v in losses if grad == training]
+    per = len(picked) // LOOP_EPOCHS
+    return [picked[e * per : (e + 1) * per] for e in range(LOOP_EPOCHS)]
+
+
+def _loss_mistake(got: float, batches: list[tuple[int, float]], what: str) -> str | None:
+    unweighted = sum(v for _, v in batches) / len(batches)
+    if math.isclose(got, unweighted, rel_tol=1e-6):
+        return (f"the {what} is the plain mean of the batch losses, but the last batch is smaller: "
+                "weight each batch by its size, loss.item() * len(x), and divide by the number "
+                "of images")  # fmt: skip
+    if math.isclose(got, sum(n * v for n, v in batches), rel_tol=1e-6):
+        return f"the {what} is a sum over the images: divide by the number of images"
+    if math.isclose(got, sum(v for _, v in batches), rel_tol=1e-6):
+        return f"the {what} is the sum of the batch losses: average it over the images"
+    if math.isclose(got, batches[-1][1], rel_tol=1e-6):
+        return f"the {what} is the last batch's loss: report the mean over the whole epoch"
+    return None
+
+
+def _history_lists(check: str, got: Any) -> dict[str, list[float]]:
+    keys = ("train_loss", "val_loss", "val_acc")
+    if got is None:
+        fail(check, "a dict {'train_loss': [...], 'val_loss': [...], 'val_acc': [...]}", None,
+             "the function returns nothing: `return history`")  # fmt: skip
+    if not isinstance(got, dict) or not all(k in got for k in keys):
+        fail(check, f"a dict with the keys {list(keys)}",
+             sorted(got) if isinstance(got, dict) else type(got).__name__,
+             "return history = {'train_loss': [...], 'val_loss': [...], 'val_acc': [...]}")  # fmt: skip
+    out = {}
+    for k in keys:
+        try:
+            out[k] = [float(v) for v in got[k]]
+        except (TypeError, ValueError):
+            fail(check, f"history[{k!r}]: a list of numbers, one per epoch", got[k],
+                 "append one Python number per epoch, e.g. loss.item() sums divided by counts")  # fmt: skip
+        if len(out[k]) != LOOP_EPOCHS:
+            fail(check, f"history[{k!r}]: {LOOP_EPOCHS} numbers, one per epoch", got[k],
+                 "append once per epoch, after the pass over train_loader and the validation")  # fmt: skip
+    return out
+
+
+def check_train_loop(train_loop: Callable[..., Any]) -> None:
+    """``train_loop(model, train_loader, val_loader, optimizer, epochs) -> history`` against
+    ``coursecnn.train.fit`` on the same seed, initial weights and batches.
+
+    history: ``{"train_loss": [...], "val_loss": [...], "val_acc": [...]}``, one number per epoch:
+    the mean cross-entropy over the epoch's training images (as computed during the epoch), and
+    the validation loss and accuracy after it. The check's model has batch norm and dropout, so
+    train and eval mode give different numbers; it is handed over in eval mode. SGD with
+    momentum, so a loss summed instead of averaged also shows.
+    """
+    from coursecnn.train import seed_everything
+
+    check = "train_loop"
+    model, loaders = _loop_setup()
+    reference = copy.deepcopy(model)
+    opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    ref_opt = torch.optim.SGD(reference.parameters(), lr=0.05, momentum=0.9)
+    history, ref_losses, ref_first_grad = _reference_fit(reference, loaders, ref_opt)
+
+    rec = _Recorder(model, opt)
+    train, val = loaders()
+    seed_everything(LOOP_SEED)  # what fit(seed=...) does first: the same dropout masks
+    got = call_student(check, train_loop, model, train, val, opt, LOOP_EPOCHS)
+    got = _history_lists(check, got)
+
+    train_sizes = {LOOP_TRAIN_BATCH, LOOP_TRAIN % LOOP_TRAIN_BATCH}
+    val_sizes = {LOOP_VAL_BATCH, LOOP_VAL % LOOP_VAL_BATCH}
+    train_fw, val_fw = rec.forwards(train_sizes), rec.forwards(val_sizes)
+    n_train = LOOP_EPOCHS * -(-LOOP_TRAIN // LOOP_TRAIN_BATCH)
+    n_val = LOOP_EPOCHS * -(-LOOP_VAL // LOOP_VAL_BATCH)
+    if len(val_fw) != n_val:
+        fail(check, f"{n_val} forward passes on validation batches", len(val_fw),
+             "after each epoch, run the model once over every batch of val_loader (not train_loader)")  # fmt: skip
+    if len(train_fw) != n_train:
+        fail(check, f"{n_train} forward passes on training batches ({LOOP_EPOCHS} epochs of "
+             f"{n_train // LOOP_EPOCHS} batches)", len(train_fw),
+             "loop `epochs` times over every batch of train_loader, one forward pass each")  # fmt: skip
+    if not all(training for _, training, _, _ in train_fw):
+        epoch = 1 + next(i for i, e in enumerate(train_fw) if not e[1]) * LOOP_EPOCHS // n_train
+        fail(check, "every training batch in train mode (model.train())",
+             f"training batches in eval mode from epoch {epoch} on",
+             "call model.train() at the start of EVERY epoch: the model may arrive in eval "
+             "mode, and validation leaves it there, so dropout stays off and batch norm uses "
+             "its running averages while training")  # fmt: skip
+    if any(training for _, training, _, _ in val_fw):
+        fail(check, "every validation batch in eval mode (model.eval())",
+             "validation batches in train mode",
+             "call model.eval() before validating: in train mode dropout drops units at "
+             "random and batch norm uses (and updates) the statistics of the validation batch")  # fmt: skip
+    if any(grad for _, _, grad, _ in val_fw):
+        fail(check, "validation under torch.no_grad()", "validation with autograd recording",
+             "wrap the validation loop in `with torch.no_grad():`: nothing is trained there, "
+             "and without it every forward pass keeps its graph for a backward that never "
+             "comes")  # fmt: skip
+    if not all(grad for _, _, grad, _ in train_fw):
+        fail(check, "training batches with autograd on", "training under no_grad",
+             "only validation goes under torch.no_grad(); training needs the gradients")  # fmt: skip
+
+    ref = {"train_loss": history.train_loss, "val_loss": history.val_loss,
+           "val_acc": history.val_acc}  # fmt: skip
+    train_batches, val_batches = _per_epoch(ref_losses, True), _per_epoch(ref_losses, False)
+    worst = 0.0
+    for e in range(LOOP_EPOCHS):
+        for key, batches in (("train_loss", train_batches[e]), ("val_loss", val_batches[e]),
+                             ("val_acc", None)):  # fmt: skip
+            want, have = ref[key][e], got[key][e]
+            if math.isclose(have, want, rel_tol=1e-5, abs_tol=1e-7):
+                worst = max(worst, abs(have - want))
+                continue
+            what = "training loss" if key == "train_loss" else "validation loss"
+            mistake = _order_mistake(rec.events) if key == "train_loss" else None
+            if mistake is None and batches is not None and e == 0:
+                mistake = _loss_mistake(have, batches, what)
+            if mistake is None and key == "val_acc" and math.isclose(have, 100 * want):
+                mistake = "the accuracy is a fraction in [0, 1], not a percentage"
+            if mistake is None and rec.first_grad and ref_first_grad:
+                ratio = rec.first_grad / ref_first_grad
+                if math.isclose(ratio, LOOP_TRAIN_BATCH, rel_tol=1e-3):
+                    mistake = ("the gradients are 32 times too large: the loss is summed over the "
+                               "batch (reduction='sum'); use the mean, F.cross_entropy(out, y)")  # fmt: skip
+            fail(check, f"history[{key!r}][{e}] = {want:.6f}, as fit gives on the same seed",
+                 f"{have:.6f}", mistake or "each epoch: model.train(); for each batch: "
+                 "zero_grad, forward, loss, backward, step; then model.eval() and, under "
+                 "torch.no_grad(), the mean loss and the accuracy over val_loader")  # fmt: skip
+    for (k, a), b in zip(model.state_dict().items(), reference.state_dict().values(), strict=True):
+        if a.is_floating_point() and not torch.allclose(a, b, rtol=1e-5, atol=1e-6):
+            fail(check, f"the same weights as fit after {LOOP_EPOCHS} epochs",
+                 f"{k} differs by up to {(a - b).abs().max().item():.2e}",
+                 "nothing should change the model after the last validation (no extra step)")  # fmt: skip
+    passed(
+        check,
+        f"{LOOP_EPOCHS} epochs of a net with dropout and batch norm: losses and accuracies equal "
+        f"fit's on the same seed (largest difference {worst:.1e}) and so do the final weights; "
+        "train mode to train, eval mode and no_grad to validate",
+    )
 
 
 def _digit_batches(split: str, mean: float, std: float) -> tuple[torch.Tensor, torch.Tensor]:

@@ -48,7 +48,14 @@ from .pooling import (
     max_unpool2d_backward,
 )
 from .shapes import conv_output_size
-from .softmax import log_softmax, log_softmax_backward, softmax, softmax_backward
+from .softmax import (
+    cross_entropy,
+    cross_entropy_backward,
+    log_softmax,
+    log_softmax_backward,
+    softmax,
+    softmax_backward,
+)
 
 __all__ = [
     "avg_pool2d",
@@ -64,6 +71,8 @@ __all__ = [
     "conv_transpose2d_backward",
     "convolve2d",
     "correlate2d",
+    "cross_entropy",
+    "cross_entropy_backward",
     "dropout",
     "dropout_backward",
     "elu",

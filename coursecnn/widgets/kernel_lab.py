@@ -5,11 +5,18 @@
     lab = kernel_lab(photo("camera", gray=True))   # last expression of a cell: it displays
     lab.preset.value = "Sharpen"                    # the callback recomputes
     lab.output, lab.shape_text                      # the array shown and the shape formula
+    lab.scale                                       # how the output is shown (display_scale)
+
+A kernel whose weights sum to 1 keeps the brightness (identity, sharpen, blurs, unsharp
+masking): its output is shown on the input's own scale, so that a blur looks as bright as the
+photo and sharpening's overshoots show as saturated pixels, not stretched to fill the grey range.
+One summing to 0 answers only to change (edge detectors): a scale symmetric about 0.
 """
 
 from __future__ import annotations
 
 import html
+import math
 
 import ipywidgets as widgets
 import numpy as np
@@ -23,7 +30,16 @@ from coursecnn.widgets._display import (
 )
 from coursecnn.widgets.kernels import KERNELS
 
-__all__ = ["MODES", "PADDINGS", "KernelLab", "compute", "describe", "kernel_lab", "shape_formula"]
+__all__ = [
+    "MODES",
+    "PADDINGS",
+    "KernelLab",
+    "compute",
+    "describe",
+    "display_scale",
+    "kernel_lab",
+    "shape_formula",
+]
 
 MODES = ("convolution", "correlation")
 PADDINGS = ("zero", "replicate", "reflect", "none")  # "none": no padding, a "valid" output
@@ -112,6 +128,37 @@ def describe(
     )
 
 
+def display_scale(
+    kernel: np.ndarray, image: np.ndarray, output: np.ndarray
+) -> tuple[float, float, str, str]:
+    """How to show ``output``: ``(vmin, vmax, cmap, text)``.
+
+    Weights summing to 1 (brightness kept): the input's own range ``image.min()..image.max()``,
+    grey; ``text`` counts the output pixels beyond it (shown saturated). Summing to 0 (only
+    change answers): ``-m..m`` with ``m = max|output|``, a diverging map. Otherwise the output's
+    own range, grey. ``text`` is the readout's line for the scale.
+    """
+    total = float(np.sum(kernel))
+    if math.isclose(total, 1.0, abs_tol=1e-6):
+        lo, hi = float(image.min()), float(image.max())
+        beyond = float(np.mean((output < lo) | (output > hi))) if output.size else 0.0
+        text = (
+            f"kernel sum {total:.3g}: brightness kept, output on the input's scale "
+            f"[{lo:.3g}, {hi:.3g}]; {beyond:.1%} of its pixels beyond it (shown saturated)"
+        )
+        return lo, hi, "gray", text
+    if math.isclose(total, 0.0, abs_tol=1e-6):
+        m = float(np.abs(output).max()) if output.size else 0.0
+        m = m or 1.0
+        text = f"kernel sum {total:.3g}: answers only to change, scale symmetric about 0 (±{m:.3g})"
+        return -m, m, "RdBu_r", text
+    lo = float(output.min()) if output.size else 0.0
+    hi = float(output.max()) if output.size else 1.0
+    hi = hi if hi > lo else lo + 1.0
+    text = f"kernel sum {total:.3g}: output on its own range [{lo:.3g}, {hi:.3g}]"
+    return lo, hi, "gray", text
+
+
 def _match_preset(kernel: np.ndarray) -> str:
     for name, k in KERNELS.items():
         if k.shape == kernel.shape and np.allclose(k, kernel, rtol=0, atol=5e-4):
@@ -138,8 +185,9 @@ class KernelLab(Explorer):
     "reflect" / "none"), ``stride`` (1..4), ``dilation`` (1..3).
     State set by the callback: ``image`` (the (H, W) input, grayscale, <= 256 px a side),
     ``kernel`` (the kernel as entered), ``output`` (the filtered image shown), ``shape_text``,
-    ``description`` (``describe``). The readout ``shape_label`` (HTML) shows the description and
-    the output-size formulas; every control changes it and the picture.
+    ``description`` (``describe``), ``scale`` (``display_scale``: vmin, vmax, colour map and the
+    readout's line about them). The readout ``shape_label`` (HTML) shows the description, the
+    output-size formulas and the scale; every control changes it and the picture.
     ``widget`` is the VBox shown; ``figure`` the Image widget holding the plot.
     """
 
@@ -151,6 +199,7 @@ class KernelLab(Explorer):
         self.kernel = KERNELS[preset].copy()
         self.output = np.zeros((0, 0))
         self.shape_text = self.description = ""
+        self.scale: tuple[float, float, str, str] = (0.0, 1.0, "gray", "")
 
         style = {"description_width": "70px"}
         self.preset = widgets.Dropdown(
@@ -274,9 +323,11 @@ class KernelLab(Explorer):
             self.dilation.value,
             self.output,
         )
+        self.scale = display_scale(self.kernel, self.image, self.output)
         self.shape_label.value = "<br>".join(
-            [html.escape(self.description)]
+            [html.escape(self.description, quote=False)]
             + [f"<code>{line}</code>" for line in self.shape_text.splitlines()]
+            + [html.escape(self.scale[3], quote=False)]
         )
         self.refresh()
 
@@ -285,7 +336,8 @@ class KernelLab(Explorer):
         fig = new_figure(10.5, 3.6)
         ax_in, ax_k, ax_out = fig.subplots(1, 3, width_ratios=[1, 0.7, 1])
         h, w = self.image.shape
-        ax_in.imshow(self.image, cmap="gray")
+        im_in = ax_in.imshow(self.image, cmap="gray")  # its own range: the scale of kept brightness
+        fig.colorbar(im_in, ax=ax_in, shrink=0.8, label="input value")
         ax_in.set_title(f"input {h}x{w}")
         k = self.kernel
         lim = max(float(np.abs(k).max()), 1e-12)
@@ -298,7 +350,9 @@ class KernelLab(Explorer):
         ax_k.set_title(f"kernel {k.shape[0]}x{k.shape[1]}{flip}", fontsize=10)
         ho, wo = self.output.shape
         if self.output.size:
-            ax_out.imshow(self.output, cmap="gray")
+            vmin, vmax, cmap, _ = self.scale
+            shown = ax_out.imshow(self.output, cmap=cmap, vmin=vmin, vmax=vmax)
+            fig.colorbar(shown, ax=ax_out, shrink=0.8, label="output value")
         ax_out.set_title(f"output {ho}x{wo} ({self.mode.value})")
         for ax in (ax_in, ax_k, ax_out):
             ax.set_xticks([])
