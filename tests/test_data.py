@@ -5,17 +5,16 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import http.server
 import json
 import re
 import shutil
 import socket
-import threading
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
+from loopback import serve_folder
 
 from coursecnn import data, plots
 from coursecnn.data import full, samples
@@ -181,17 +180,6 @@ def test_full_fashion_from_the_debian_copy(monkeypatch, tmp_path):
         assert np.array_equal(y_test[npz["i_test"]], npz["y_test"])
 
 
-class _Handler(http.server.SimpleHTTPRequestHandler):
-    requests: list[str]
-
-    def do_GET(self):  # noqa: N802
-        self.requests.append(self.path)
-        super().do_GET()
-
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture
 def server(tmp_path):
     """An HTTP server on 127.0.0.1 serving tiny, valid IDX files; yields (url, folder, log)."""
@@ -202,16 +190,8 @@ def server(tmp_path):
             folder / f"{prefix}-images-idx3-ubyte.gz", rng.integers(0, 256, (n, 28, 28), np.uint8)
         )
         write_idx(folder / f"{prefix}-labels-idx1-ubyte.gz", np.arange(n, dtype=np.uint8) % 10)
-    log: list[str] = []
-    handler = type("Handler", (_Handler,), {"requests": log})
-    httpd = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", 0), functools.partial(handler, directory=str(folder))
-    )
-    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}/", folder, log
-    httpd.shutdown()
-    httpd.server_close()
+    with serve_folder(folder) as (url, log):
+        yield url + "/", folder, log
 
 
 @pytest.fixture

@@ -4,21 +4,19 @@ the vocabulary, padded batches, and the sentence polarity download from a server
 from __future__ import annotations
 
 import bz2
-import functools
 import hashlib
-import http.server
 import importlib.util
 import io
 import shutil
 import socket
 import tarfile
-import threading
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from loopback import serve_folder
 
 from coursecnn.data import samples
 from coursecnn.data.text import (
@@ -392,17 +390,6 @@ def _polarity_archive() -> bytes:
     return out.getvalue()
 
 
-class _Handler(http.server.SimpleHTTPRequestHandler):
-    requests: list[str]
-
-    def do_GET(self):  # noqa: N802
-        self.requests.append(self.path)
-        super().do_GET()
-
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture
 def server(tmp_path):
     """A server on 127.0.0.1 with the small archive at /good/ and a broken copy at /bad/."""
@@ -411,16 +398,8 @@ def server(tmp_path):
     (tmp_path / "served" / "bad").mkdir()
     (tmp_path / "served" / "good" / polarity.POLARITY_FILE).write_bytes(archive)
     (tmp_path / "served" / "bad" / polarity.POLARITY_FILE).write_bytes(archive[:-10])
-    log: list[str] = []
-    handler = type("Handler", (_Handler,), {"requests": log})
-    httpd = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", 0), functools.partial(handler, directory=str(tmp_path / "served"))
-    )
-    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}", archive, log
-    httpd.shutdown()
-    httpd.server_close()
+    with serve_folder(tmp_path / "served") as (url, log):
+        yield url, archive, log
 
 
 @pytest.fixture

@@ -414,3 +414,24 @@ def test_grade_survives_loops_crashes_broken_and_missing_notebooks(tmp_path: Pat
     assert [s.get("name") for s in suites] == [f"{n}.ipynb" for n in "abde"]
     mul = suites[0].find("testcase[@name='check_mul']")
     assert mul is not None and mul.find("failure") is not None
+
+
+def test_notebooks_graded_side_by_side_share_the_cores(tmp_path: Path, monkeypatch) -> None:
+    """With jobs=2 each kernel gets cores // 2 torch threads (COURSECNN_THREADS), not every core."""
+    import coursecnn.train.seed as seed_mod
+
+    monkeypatch.delenv("COURSECNN_THREADS", raising=False)
+    monkeypatch.setattr(seed_mod, "available_cpus", lambda: 4)
+    for name in ("01_a.ipynb", "02_b.ipynb"):
+        nb = new_notebook()
+        nb.cells = [
+            check(
+                f"check_{name[:2]}",
+                "import os\nassert os.environ.get('COURSECNN_THREADS') == '2', "
+                "os.environ.get('COURSECNN_THREADS')",
+                1,
+            )
+        ]
+        write(nb, tmp_path / "master" / name)
+    results = grade(tmp_path / "master", tmp_path / "master", tmp_path / "out", echo=False, jobs=2)
+    assert [r.earned for r in results] == [1, 1], [c.reason for r in results for c in r.checks]

@@ -43,6 +43,7 @@ from __future__ import annotations
 import numpy as np
 
 from coursecnn.data.canvas import CANVAS_CLASSES, Canvases, make_canvases
+from coursecnn.data.classes import DIGIT_CLASSES, FASHION_CLASSES
 from coursecnn.data.full import (
     DEBIAN_FASHION_DIR,
     FULL_SETS,
@@ -55,20 +56,6 @@ from coursecnn.data.full import (
 from coursecnn.data.loaders import loader, stats, to_dataset, to_tensor, train_test_loaders
 from coursecnn.data.photos import PHOTOS, photo
 from coursecnn.data.samples import SHIPPED_DIR, load_sample
-
-DIGIT_CLASSES = tuple(str(d) for d in range(10))
-FASHION_CLASSES = (
-    "T-shirt/top",
-    "Trouser",
-    "Pullover",
-    "Dress",
-    "Coat",
-    "Sandal",
-    "Shirt",
-    "Sneaker",
-    "Bag",
-    "Ankle boot",
-)
 
 
 def digits(split: str = "train") -> tuple[np.ndarray, np.ndarray]:

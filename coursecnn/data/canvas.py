@@ -21,20 +21,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from coursecnn.data.classes import FASHION_CLASSES
+
 #: The labels of a canvas mask: 0 is background, ``1 + c`` the Fashion-MNIST class ``c``.
-CANVAS_CLASSES = (
-    "background",
-    "T-shirt/top",
-    "Trouser",
-    "Pullover",
-    "Dress",
-    "Coat",
-    "Sandal",
-    "Shirt",
-    "Sneaker",
-    "Bag",
-    "Ankle boot",
-)
+CANVAS_CLASSES = ("background", *FASHION_CLASSES)
 
 
 @dataclass(frozen=True)

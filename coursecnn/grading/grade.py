@@ -171,7 +171,9 @@ def _mirror(submitted_dir: Path, work: Path) -> None:
                 shutil.copy2(entry, work / entry.name)
 
 
-def run_nbval(nb_path: Path, timeout: float, overall: float) -> tuple[dict[int, CellOutcome], str]:
+def run_nbval(
+    nb_path: Path, timeout: float, overall: float, threads: int | None = None
+) -> tuple[dict[int, CellOutcome], str]:
     """Run nbval on one notebook in a subprocess; ``({code_cell_index: outcome}, problem)``.
 
     ``problem`` is empty when nbval reported on the notebook, else what went wrong (the overall
@@ -200,6 +202,9 @@ def run_nbval(nb_path: Path, timeout: float, overall: float) -> tuple[dict[int, 
     ]
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "COV_CORE_"))}
     env["MPLBACKEND"] = "Agg"
+    if threads is not None:  # the notebooks' limit_threads() reads it (unless already set)
+        env.setdefault("COURSECNN_THREADS", str(threads))
+        env.setdefault("OMP_NUM_THREADS", str(threads))
     env.setdefault("PYTHONHASHSEED", "0")
     proc = subprocess.Popen(
         cmd,
@@ -324,15 +329,23 @@ def _all_lost(name: str, master: Any, reason: str) -> NotebookResult:
 
 
 def grade_notebook(
-    master_path: Path, submitted_dir: Path, timeout: float = 120, overall: float | None = None
+    master_path: Path,
+    submitted_dir: Path,
+    timeout: float = 120,
+    overall: float | None = None,
+    threads: int | None = None,
 ) -> NotebookResult:
-    """Grade the submitted copy of one master notebook (see the module docstring)."""
+    """Grade the submitted copy of one master notebook (see the module docstring).
+
+    ``threads``: CPU threads for the notebook's torch (``COURSECNN_THREADS``), so that notebooks
+    graded side by side do not each take every core.
+    """
     start = time.monotonic()
     name = master_path.name
     master = nbm.read(master_path)
     nbm.validate(master, name)
     try:
-        result = _grade(master, name, submitted_dir, timeout, overall)
+        result = _grade(master, name, submitted_dir, timeout, overall, threads)
     except Exception as err:  # one notebook's trouble never stops the grading of the others
         result = _all_lost(name, master, f"grading error ({type(err).__name__}: {err})"[:300])
     result.seconds = time.monotonic() - start
@@ -340,7 +353,12 @@ def grade_notebook(
 
 
 def _grade(
-    master: Any, name: str, submitted_dir: Path, timeout: float, overall: float | None
+    master: Any,
+    name: str,
+    submitted_dir: Path,
+    timeout: float,
+    overall: float | None,
+    threads: int | None = None,
 ) -> NotebookResult:
     path = submitted_dir / name
     if not path.is_file():
@@ -367,7 +385,7 @@ def _grade(
         work.mkdir()
         _mirror(submitted_dir, work)
         nbm.write_atomic(nb, work / name)
-        outcomes, problem = run_nbval(work / name, timeout, overall)
+        outcomes, problem = run_nbval(work / name, timeout, overall, threads)
     result = NotebookResult(name, cells=outcomes)
     for _, m_cell in nbm.graded_cells(master):
         gid = nbm.grade_id(m_cell) or "?"
@@ -405,7 +423,9 @@ def grade(
 ) -> list[NotebookResult]:
     """Grade every graded master notebook's submitted copy; write the scores into ``out``.
 
-    ``jobs`` notebooks run at a time; the tables are printed in notebook order.
+    ``jobs`` notebooks run at a time, each with ``cores // jobs`` torch threads (at least 1):
+    two kernels that each start every core's threads at once train tens of times slower; the
+    tables are printed in notebook order.
     """
     submitted, master = Path(submitted), Path(master)
     if not master.exists():
@@ -415,8 +435,13 @@ def grade(
         raise ValueError(f"master: no notebook in {master} has a graded check cell")
     for path in masters:  # refuse bad master markup before spending time on running
         nbm.validate(nbm.read(path), path.name)
+    from coursecnn.train.seed import available_cpus
+
+    threads = max(1, available_cpus() // max(1, jobs))
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        futures = [pool.submit(grade_notebook, path, submitted, timeout) for path in masters]
+        futures = [
+            pool.submit(grade_notebook, path, submitted, timeout, None, threads) for path in masters
+        ]
         results = []
         for future in futures:
             results.append(future.result())
