@@ -25,3 +25,18 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+@pytest.fixture
+def shipped_copy(tmp_path, monkeypatch):
+    """A copy of the shipped data files in a temporary folder that the loaders read instead."""
+    import shutil
+    from pathlib import Path
+
+    from coursecnn.data import samples
+
+    root = Path(__file__).resolve().parents[1]
+    for name in samples.manifest():
+        shutil.copy(root / "data" / name, tmp_path / name)
+    monkeypatch.setattr(samples, "SHIPPED_DIR", tmp_path)
+    return tmp_path

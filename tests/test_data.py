@@ -97,15 +97,6 @@ def test_shipped_data_fits_in_10_mb():
     assert sum(p.stat().st_size for p in shipped) <= 10 * 2**20
 
 
-@pytest.fixture
-def shipped_copy(tmp_path, monkeypatch):
-    """A copy of the shipped files in a temporary folder that the loaders read instead."""
-    for name in samples.manifest():
-        shutil.copy(ROOT / "data" / name, tmp_path / name)
-    monkeypatch.setattr(samples, "SHIPPED_DIR", tmp_path)
-    return tmp_path
-
-
 def test_a_corrupted_sample_is_refused_with_its_name(shipped_copy):
     path = shipped_copy / "fashion_mnist_sample.npz"
     raw = bytearray(path.read_bytes())

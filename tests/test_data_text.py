@@ -7,7 +7,6 @@ import bz2
 import hashlib
 import importlib.util
 import io
-import shutil
 import socket
 import tarfile
 import time
@@ -109,14 +108,6 @@ def test_the_issue_counts_and_the_first_sentence():
     )
     assert table.texts[0].startswith("The Rock is destined to be the 21st Century's new")
     assert len(sentences.sentence_table("tweets").texts) == 4200
-
-
-@pytest.fixture
-def shipped_copy(tmp_path, monkeypatch):
-    for name in samples.manifest():
-        shutil.copy(ROOT / "data" / name, tmp_path / name)
-    monkeypatch.setattr(samples, "SHIPPED_DIR", tmp_path)
-    return tmp_path
 
 
 def test_a_corrupted_sentence_file_is_refused_with_its_name(shipped_copy):

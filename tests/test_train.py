@@ -432,3 +432,35 @@ def test_limit_threads_follows_coursecnn_threads(monkeypatch):
             limit_threads()
     finally:
         torch.set_num_threads(before)
+
+
+def test_fit_in_a_kernel_sends_few_output_messages():
+    """A kernel queues at most 1,000 output messages for a client that reads them only when the
+    cell ends (nbval, grading); a progress bar redrawn on every postfix overran that and lost the
+    cell's end. 30 short epochs must stay far below it."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell(
+            "import torch\nfrom torch import nn\nfrom coursecnn.train import TensorLoader, fit\n"
+            "x, y = torch.randn(600, 1, 8, 8), torch.randint(0, 10, (600,))\n"
+            "net = nn.Sequential(nn.Flatten(), nn.Linear(64, 10))\n"
+            "h = fit(net, TensorLoader(x, y, 16, shuffle=True, seed=0), epochs=30,\n"
+            "        val_loader=TensorLoader(x, y, 500))\n"
+            "print(len(h))"
+        )
+    ]
+    client = NotebookClient(nb, timeout=120, kernel_name="python3")
+    seen = []
+    original = client.process_message
+
+    def count(msg, cell, cell_index):
+        seen.append(msg["msg_type"])
+        return original(msg, cell, cell_index)
+
+    client.process_message = count
+    client.execute()
+    assert "30" in nb.cells[0].outputs[-1]["text"]
+    assert len(seen) < 200, f"{len(seen)} output messages for 30 epochs"

@@ -91,6 +91,29 @@ def call_student(check: str, func: Any, *args: Any, **kwargs: Any) -> Any:
         ) from None
 
 
+def as_float_array(
+    check: str,
+    got: Any,
+    expected: str,
+    none_hint: str = "the function returns nothing: add `return`",
+    type_hint: str = "return a NumPy array of numbers",
+) -> np.ndarray:
+    """``got`` (an array, a tensor, nested lists) as a float64 NumPy array, or a failure.
+
+    ``expected`` says what was asked for, e.g. ``"an array of shape (2, 3)"``; the hints are the
+    likely mistakes when nothing came back or what came back is not numbers.
+    """
+    if got is None:
+        fail(check, expected, None, none_hint)
+    if hasattr(got, "detach"):  # a torch tensor, on any device
+        got = got.detach().cpu().numpy()
+    try:
+        return np.asarray(got, dtype=np.float64)
+    except (TypeError, ValueError):
+        fail(check, expected, type(got).__name__, type_hint)
+    raise AssertionError("unreachable: fail() raised")
+
+
 def check_array(
     check: str,
     got: Any,

@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.overrides import TorchFunctionMode
 
-from coursecnn.checks._report import CheckFailed, call_student, fail, passed
+from coursecnn.checks._report import CheckFailed, as_float_array, call_student, fail, passed
 
 __all__ = [
     "check_conv_layer",
@@ -303,13 +303,8 @@ def check_conv1x1(func: Callable[..., Any]) -> None:
                  f"a call to {', '.join(convs)}",
                  "the point is that a 1x1 convolution *is* a matrix product: do not call a "
                  "convolution")  # fmt: skip
-        if isinstance(got, torch.Tensor):
-            got = got.detach().numpy()
-        try:
-            got = np.asarray(got, dtype=np.float64)
-        except (TypeError, ValueError):
-            fail(check, f"{case}: a tensor of shape {expected.shape}", type(got).__name__,
-                 "return a torch tensor")  # fmt: skip
+        got = as_float_array(check, got, f"{case}: a tensor of shape {expected.shape}",
+                             type_hint="return a torch tensor")  # fmt: skip
         if got.shape != expected.shape:
             mistake = "the output is (N, F, H, W): one map per output channel"
             if got.shape == (n, h, w, f):
@@ -359,12 +354,8 @@ def _run_dropout(check, func, x, p, training, seed) -> np.ndarray:
     if not np.array_equal(x, before):
         fail(check, "x left as it was (a new array returned)", "x was changed in place",
              "do not write into x (x *= mask): compute and return a new array, x * mask")  # fmt: skip
-    if got is None:
-        fail(check, f"an array of shape {x.shape}", None, "the function returns nothing")
-    try:
-        got = np.asarray(got, dtype=np.float64)
-    except (TypeError, ValueError):
-        fail(check, f"an array of shape {x.shape}", type(got).__name__, "return a NumPy array")
+    got = as_float_array(check, got, f"an array of shape {x.shape}",
+                         "the function returns nothing", "return a NumPy array")  # fmt: skip
     if got.shape != x.shape:
         fail(check, f"shape {x.shape} (that of x)", f"shape {got.shape}",
              "dropout keeps the shape: draw one random number per element, rng.random(x.shape)")  # fmt: skip

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from coursecnn.checks._report import call_student, fail, passed
+from coursecnn.checks._report import as_float_array, call_student, fail, passed
 
 __all__ = [
     "check_conv_transpose_output_size",
@@ -271,15 +271,8 @@ def check_max_unpool(func: Callable[..., Any]) -> None:
         want = _torch_unpool(x, idx, k, s, size)
         got = call_student(check, func, x.copy(), idx.copy(), size)
         label = f"{case}; x {x.shape}, indices {idx.shape}, output_size {size}"
-        if got is None:
-            fail(check, f"{label}: an array of shape {want.shape}", None, "add `return`")
-        if isinstance(got, torch.Tensor):
-            got = got.detach().cpu().numpy()
-        try:
-            arr = np.asarray(got, dtype=np.float64)
-        except (TypeError, ValueError):
-            fail(check, f"{label}: an array of shape {want.shape}", type(got).__name__,
-                 "return a NumPy array")  # fmt: skip
+        arr = as_float_array(check, got, f"{label}: an array of shape {want.shape}",
+                             "add `return`", "return a NumPy array")  # fmt: skip
         if arr.shape != want.shape:
             hint = "the output has shape (N, C, OH, OW) with (OH, OW) = output_size"
             if arr.shape == x.shape[:2] + (x.shape[2] * s, x.shape[3] * s):

@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from scipy import signal
 
-from coursecnn.checks._report import call_student, fail, passed
+from coursecnn.checks._report import as_float_array, call_student, fail, passed
 
 SEED_INPUT = np.array(
     [
@@ -44,13 +44,9 @@ def _asym_cases() -> list[tuple[np.ndarray, np.ndarray]]:
 
 
 def _as_array(check: str, got: object) -> np.ndarray:
-    if got is None:
-        fail(check, "an array", None, "the function does not `return` its result")
-    try:
-        return np.asarray(got, dtype=float)
-    except (TypeError, ValueError):
-        fail(check, "an array of numbers", got, "return a NumPy array, not a list of arrays")
-    raise AssertionError("unreachable")
+    return as_float_array(check, got, "an array of numbers",
+                          "the function does not `return` its result",
+                          "return a NumPy array, not a list of arrays")  # fmt: skip
 
 
 def _diagnose_2d(

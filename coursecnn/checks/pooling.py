@@ -17,7 +17,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from coursecnn.checks._report import call_student, fail, passed
+from coursecnn.checks._report import as_float_array, call_student, fail, passed
 
 __all__ = [
     "check_max_pool_forward",
@@ -31,22 +31,7 @@ _Candidates = Sequence[tuple[np.ndarray | None, str]]
 
 def _as_array(check: str, got: Any, expected: np.ndarray, what: str) -> np.ndarray:
     """``got`` as a float array of ``expected``'s shape, or a failure saying why not."""
-    if got is None:
-        fail(
-            check,
-            f"{what}: an array of shape {expected.shape}",
-            None,
-            "the function returns nothing: add `return`",
-        )
-    try:
-        arr = np.asarray(got, dtype=np.float64)
-    except (TypeError, ValueError):
-        fail(
-            check,
-            f"{what}: an array of shape {expected.shape}",
-            type(got).__name__,
-            "return a NumPy array of numbers",
-        )
+    arr = as_float_array(check, got, f"{what}: an array of shape {expected.shape}")
     if arr.shape != expected.shape:
         fail(
             check,

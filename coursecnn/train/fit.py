@@ -123,7 +123,7 @@ def fit(
 
     try:
         for epoch in range(start_epoch + 1, start_epoch + epochs + 1):
-            bar.set_description_str(f"epoch {epoch}/{start_epoch + epochs}")
+            bar.set_description_str(f"epoch {epoch}/{start_epoch + epochs}", refresh=False)
             model.train()
             sync(dev)
             t0 = time.perf_counter()
@@ -155,7 +155,7 @@ def fit(
                     text = f"loss {loss_sum.item() / n:.4f}"
                     if classify:
                         text += f", acc {correct.item() / n:.2%}"
-                    bar.set_postfix_str(text)
+                    bar.set_postfix_str(text, refresh=False)
             sync(dev)
             train_time = time.perf_counter() - t0
             if n == 0:
@@ -186,7 +186,7 @@ def fit(
                 text += f", acc {train_acc:.2%}"
             if val_loader is not None:
                 text += f", val loss {val_loss:.4f}, val acc {val_acc:.2%}"
-            bar.set_postfix_str(text)
+            bar.set_postfix_str(text, refresh=False)
             if plot is not None:
                 plot.update(history)
             if early_stopping is not None:

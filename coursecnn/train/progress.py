@@ -4,14 +4,28 @@ from __future__ import annotations
 
 from typing import Any
 
+#: Seconds between two redraws of a bar. In a notebook every redraw is a few widget messages,
+#: and a kernel queues at most 1,000 output messages for a client that reads them only when the
+#: cell ends (nbval, grading): more, and the rest, the cell's end included, are dropped.
+MIN_INTERVAL = 1.0
+
 
 def progress_bar(total: int | None, *, enabled: bool = True, desc: str = "training") -> Any:
-    """A ``tqdm.auto`` bar (notebook-aware); a do-nothing stand-in when ``enabled`` is False."""
+    """A ``tqdm.auto`` bar (notebook-aware), redrawn at most once a ``MIN_INTERVAL``; a
+    do-nothing stand-in when ``enabled`` is False. Callers pass ``refresh=False`` to the
+    ``set_*_str`` methods, so that those too wait for the next redraw."""
     if not enabled:
         return _NoBar()
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, desc=desc, unit="batch", dynamic_ncols=True, leave=True)
+    return tqdm(
+        total=total,
+        desc=desc,
+        unit="batch",
+        dynamic_ncols=True,
+        leave=True,
+        mininterval=MIN_INTERVAL,
+    )
 
 
 class _NoBar:
