@@ -202,6 +202,7 @@ def run_nbval(
     ]
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "COV_CORE_"))}
     env["MPLBACKEND"] = "Agg"
+    env["COURSECNN_STATIC_OUTPUT"] = "1"  # fit prints a line per run, no live bar
     if threads is not None:  # the notebooks' limit_threads() reads it (unless already set)
         env.setdefault("COURSECNN_THREADS", str(threads))
         env.setdefault("OMP_NUM_THREADS", str(threads))

@@ -8,6 +8,8 @@ pixel_accuracy, iou_per_class, mean_iou             segmentation metrics
 image_quality(images, references)                   PSNR, SSIM (skimage), edge ratio
 few_labels, linear_probe, principal_components     few labels; logistic regression; PCA
 save_checkpoint / load_checkpoint                   atomic save, weights_only load
+health_report(model, loader)                        dead ReLU channels, vanishing gradients
+reseed_loader(loader, seed)                         restart a loader's shuffle (fit does it)
 seed_everything(seed), limit_threads()              reproducible, polite runs
 profile_settings(quick=..., full=...)               the setting for the active profile
 """
@@ -16,6 +18,7 @@ from coursecnn.train.checkpoint import load_checkpoint, save_checkpoint
 from coursecnn.train.config import TrainConfig, profile_settings
 from coursecnn.train.evaluate import evaluate, predict, predict_masks, predict_outputs
 from coursecnn.train.fit import fit
+from coursecnn.train.health import DeadChannelTracker, HealthReport, health_report
 from coursecnn.train.history import History
 from coursecnn.train.metrics import (
     accuracy,
@@ -27,11 +30,15 @@ from coursecnn.train.metrics import (
     plot_confusion_matrix,
 )
 from coursecnn.train.probe import ProbeResult, few_labels, linear_probe, principal_components
-from coursecnn.train.progress import LivePlot, progress_bar
+from coursecnn.train.progress import LivePlot, progress_bar, static_output
+from coursecnn.train.reseed import BatchDigest, reseed_loader
 from coursecnn.train.seed import available_cpus, limit_threads, seed_everything
 from coursecnn.train.tensor_loader import TensorLoader
 
 __all__ = [
+    "BatchDigest",
+    "DeadChannelTracker",
+    "HealthReport",
     "History",
     "LivePlot",
     "ProbeResult",
@@ -43,6 +50,7 @@ __all__ = [
     "evaluate",
     "few_labels",
     "fit",
+    "health_report",
     "image_quality",
     "iou_per_class",
     "limit_threads",
@@ -57,6 +65,8 @@ __all__ = [
     "principal_components",
     "profile_settings",
     "progress_bar",
+    "reseed_loader",
     "save_checkpoint",
     "seed_everything",
+    "static_output",
 ]

@@ -27,8 +27,10 @@ from coursecnn.train._batches import (
     use_channels_last,
 )
 from coursecnn.train.evaluate import evaluate
+from coursecnn.train.health import DeadChannelTracker, dead_channel_line
 from coursecnn.train.history import History
-from coursecnn.train.progress import LivePlot, progress_bar
+from coursecnn.train.progress import LivePlot, progress_bar, static_output
+from coursecnn.train.reseed import BatchDigest, reseed_loader
 from coursecnn.train.seed import seed_everything
 
 OptimizerArg = torch.optim.Optimizer | Callable[[Any], torch.optim.Optimizer] | None
@@ -85,9 +87,16 @@ def fit(
     channels_last: ``"auto"`` (on CUDA, for 4-D inputs), True or False.
     compile: run a ``torch.compile``\\ d copy of the model (weights are shared).
     early_stopping: patience in epochs on the validation loss; the best weights are restored.
-    seed: seed Python, NumPy and torch first (shuffling and dropout become reproducible).
-    progress: a tqdm bar with running loss and accuracy. live_plot: redraw the learning
-        curves after every epoch in a notebook.
+    seed: seed Python, NumPy and torch, and restart the train loader's shuffle order
+        (``reseed_loader``): the same model, data and seed give the same history whatever ran
+        before. ``history.data_digest`` fingerprints the batches the run saw, so that two
+        runs can be shown to have trained on the same batches.
+    progress: a live tqdm bar with running loss and accuracy, then one line with the run's
+        epochs, time and final metrics. When outputs are recorded for reading without a kernel
+        (``COURSECNN_STATIC_OUTPUT=1``: ``./course regen``, nbval, grading) only the line is
+        printed. live_plot: redraw the learning curves after every epoch in a notebook.
+    On its last epoch ``fit`` watches every ``nn.ReLU`` and prints a warning line if more than
+    10 % of a layer's channels never fired (``history.dead_channels``).
     history: a History to append to (to continue training).
     scheduler: an LR scheduler stepped once per epoch.
     """
@@ -100,6 +109,7 @@ def fit(
             raise ValueError(f"early_stopping: expected a patience >= 1, got {early_stopping!r}")
     if seed is not None:
         seed_everything(seed)
+        reseed_loader(train_loader, seed)
     dev = pick_device(device)
     dtype = amp_dtype(amp, dev)
     cl = use_channels_last(channels_last, dev)
@@ -116,7 +126,13 @@ def fit(
     history.device = str(dev)
     start_epoch = len(history)
     per_epoch = _batches_per_epoch(train_loader)
-    bar = progress_bar(None if per_epoch is None else per_epoch * epochs, enabled=progress)
+    static = static_output()
+    bar = progress_bar(
+        None if per_epoch is None else per_epoch * epochs, enabled=progress and not static
+    )
+    digest = BatchDigest()
+    tracker: DeadChannelTracker | None = None
+    run_start = time.perf_counter()
     plot = LivePlot() if live_plot else None
     best_loss, best_state, bad_epochs = math.inf, None, 0
     report_every = max(1, (per_epoch or 50) // 10)
@@ -125,6 +141,9 @@ def fit(
         for epoch in range(start_epoch + 1, start_epoch + epochs + 1):
             bar.set_description_str(f"epoch {epoch}/{start_epoch + epochs}", refresh=False)
             model.train()
+            last_epoch = epoch == start_epoch + epochs
+            if last_epoch:
+                tracker = DeadChannelTracker(model)
             sync(dev)
             t0 = time.perf_counter()
             loss_sum = torch.zeros((), device=dev, dtype=torch.float64)
@@ -132,6 +151,7 @@ def fit(
             n, classify = 0, True
             for step, batch in enumerate(train_loader, 1):
                 x, y = to_device(*unpack(batch), dev, cl)
+                digest.add(x, y)
                 opt.zero_grad(set_to_none=True)
                 with autocast(dev, dtype):
                     out = runner(x)
@@ -158,6 +178,9 @@ def fit(
                     bar.set_postfix_str(text, refresh=False)
             sync(dev)
             train_time = time.perf_counter() - t0
+            digest.flush()
+            if tracker is not None:
+                tracker.close()
             if n == 0:
                 raise ValueError("train_loader: expected at least one batch, got an empty loader")
             train_loss = loss_sum.item() / n
@@ -201,6 +224,24 @@ def fit(
                         break
     finally:
         bar.close()
+        if tracker is not None:
+            tracker.close()
     if best_state is not None:
         model.load_state_dict(best_state)
+    history.data_digest = digest.hexdigest()
+    if tracker is not None and tracker.seen:
+        dead = tracker.result()
+        history.dead_channels = {d.name: (d.dead, d.channels) for d in dead}
+    else:
+        dead = []
+    if progress:
+        ran = len(history) - start_epoch
+        print(
+            f"fit: {ran} epoch{'s' if ran != 1 else ''} in {time.perf_counter() - run_start:.1f} s "
+            f"on {dev}: {history.summary()}",
+            flush=True,
+        )
+    line = dead_channel_line(dead, "the last epoch's training images")
+    if line:
+        print(line, flush=True)
     return history

@@ -22,6 +22,9 @@ class History:
 
     ``epoch_time`` is in seconds (training and validation); ``images_per_sec`` counts training
     images only. ``best_epoch`` (1-based) and ``stopped_early`` are set by early stopping.
+    ``data_digest`` fingerprints the training batches of the last ``fit`` (equal digests: the
+    same batches in the same order); ``dead_channels`` maps each ReLU module to (dead, channels)
+    on that run's last epoch.
     """
 
     train_loss: list[float] = field(default_factory=list)
@@ -33,6 +36,8 @@ class History:
     best_epoch: int | None = None
     stopped_early: bool = False
     device: str = ""
+    data_digest: str = ""
+    dead_channels: dict[str, tuple[int, int]] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.train_loss)

@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
+
+#: Set to 1 where a notebook's outputs are recorded rather than watched (``./course regen``,
+#: nbval, grading): ``fit`` then prints one line per run instead of a live bar, whose widget
+#: would read "0%" in a file opened without a kernel.
+STATIC_ENV = "COURSECNN_STATIC_OUTPUT"
 
 #: Seconds between two redraws of a bar. In a notebook every redraw is a few widget messages,
 #: and a kernel queues at most 1,000 output messages for a client that reads them only when the
 #: cell ends (nbval, grading): more, and the rest, the cell's end included, are dropped.
 MIN_INTERVAL = 1.0
+
+
+def static_output() -> bool:
+    """True when outputs are recorded for reading without a kernel (``COURSECNN_STATIC_OUTPUT``)."""
+    return os.environ.get(STATIC_ENV, "").strip() not in ("", "0")
 
 
 def progress_bar(total: int | None, *, enabled: bool = True, desc: str = "training") -> Any:

@@ -16,7 +16,8 @@ from coursecnn.train._batches import pick_device
 class TensorLoader:
     """Batches ``(x[idx], y[idx])`` of ``batch_size``, reshuffled every pass when ``shuffle``.
 
-    x: (N, ...) inputs, y: (N,) labels. ``device`` moves both once, up front.
+    x: (N, ...) inputs, y: (N,) labels. ``device`` moves both once, up front. The order of the
+    passes follows ``seed`` (a random one when None) and restarts at each :meth:`reseed`.
     """
 
     def __init__(
@@ -38,10 +39,15 @@ class TensorLoader:
         self.x, self.y = x.to(dev), y.to(dev)
         self.batch_size, self.shuffle, self.drop_last = batch_size, shuffle, drop_last
         self._gen = torch.Generator()
-        if seed is not None:
-            self._gen.manual_seed(seed)
-        else:
-            self._gen.manual_seed(int(torch.randint(0, 2**62, (1,)).item()))
+        self.reseed(int(torch.randint(0, 2**62, (1,)).item()) if seed is None else seed)
+
+    def reseed(self, seed: int) -> None:
+        """Restart the shuffle order from ``seed``: the next passes repeat those after any
+        other ``reseed(seed)``. ``fit(seed=...)`` calls this, so that runs with one seed see
+        the same batches."""
+        if not isinstance(seed, int) or isinstance(seed, bool):
+            raise ValueError(f"seed: expected an integer, got {seed!r}")
+        self._gen.manual_seed(seed)
 
     def __len__(self) -> int:
         n = len(self.x)
