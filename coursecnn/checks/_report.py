@@ -74,7 +74,17 @@ def passed(check: str, detail: str = "") -> None:
 
 
 def call_student(check: str, func: Any, *args: Any, **kwargs: Any) -> Any:
-    """Call a student's function; turn a missing or unfinished one into a clear failure."""
+    """Call a student's function under the exercise's rules; return what it returned.
+
+    A missing or unfinished function is a clear failure. While it runs, what the exercise forbids
+    raises (``_guard``), and warnings are printed on stdout; afterwards, anything it changed of
+    what it was given, or of the global random states, fails the check (``_audit``), unless the
+    exercise's declared rules allow it.
+    """
+    import os
+
+    from coursecnn.checks import _audit, _guard
+
     if not callable(func):
         fail(
             check,
@@ -82,13 +92,36 @@ def call_student(check: str, func: Any, *args: Any, **kwargs: Any) -> Any:
             func,
             "the cell that defines it has not been run, or it is not a function",
         )
+    rules = _guard.RULES.get(check) or _guard.Rules(write="this exercise's answer")
+    _guard.check_subclass(check, func, rules)
+    recording = bool(os.environ.get(_guard.RECORD_ENV))
+    snap = None if rules.mutates and rules.rng else _audit.snapshot(args, kwargs, rng=not rules.rng)
+    called: set[str] | None = set() if recording else None
     try:
-        return func(*args, **kwargs)
+        with _guard.warnings_to_stdout(check), _guard.guard(check, rules, record=called):
+            result = func(*args, **kwargs)
     except NotImplementedError:
         raise CheckFailed(
             f"\n[{check}] not yet answered: the function still raises NotImplementedError.\n"
             "  Replace `raise NotImplementedError()` with your code and run that cell again."
         ) from None
+    _guard.check_subclass(check, type(result), rules)
+    if snap is not None:
+        changes = snap.changes()
+        if rules.mutates:
+            changes = [c for c in changes if "random state" in c]
+        if recording:
+            if changes:
+                _guard._append_record(check, [], changes)
+        elif changes:
+            fail(
+                check,
+                "your code to leave what it was given, and the global random generators, as "
+                "they were",
+                "it changed: " + "; ".join(changes[:6]) + (" ..." if len(changes) > 6 else ""),
+                "; ".join(filter(None, [rules.changed_hint, _audit.hints(changes)])),
+            )
+    return result
 
 
 def as_float_array(

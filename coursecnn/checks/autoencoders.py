@@ -18,6 +18,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from coursecnn.checks._guard import (
+    BUILD_MODULE,
+    TORCH_CONV,
+    declare,
+)
 from coursecnn.checks._report import as_float_array, call_student, fail, passed
 
 __all__ = [
@@ -464,3 +469,15 @@ def check_mean_iou(func: Callable[..., Any]) -> None:
         "absent classes left out, predicted-only classes counted, classes weighed equally, "
         "pixels of a batch pooled",
     )
+
+
+# ------------------------------------------------------------- what each exercise rules out
+declare(
+    "check_conv_transpose_output_size", "the output-size formula", forbid=BUILD_MODULE + TORCH_CONV
+)
+declare(
+    "check_max_unpool",
+    "max-unpooling with NumPy",
+    forbid=["torch.nn.functional:max_unpool2d", "torch.nn:MaxUnpool2d"],
+)
+declare("check_mean_iou", "the mean IoU", forbid=["sklearn.metrics:jaccard_score"])

@@ -14,6 +14,12 @@ import torch
 import torch.nn.functional as F
 from scipy import signal
 
+from coursecnn.checks._guard import (
+    BUILD_MODULE,
+    SCIPY_CONV,
+    TORCH_CONV,
+    declare,
+)
 from coursecnn.checks._report import as_float_array, call_student, fail, passed
 
 SEED_INPUT = np.array(
@@ -290,3 +296,11 @@ def check_conv2d_volume(conv2d_volume: Callable) -> None:
             )
         fail(check, want, got, f"{why} ({shape_msg})")
     passed(check, "3 volumes with strides 1, 2, 3 match torch.nn.functional.conv2d")
+
+
+# ------------------------------------------------------------- what each exercise rules out
+# The course's own reference code (coursecnn.ops, ...) is ruled out for every check by default.
+declare("check_conv2d_single", "the cross-correlation", forbid=SCIPY_CONV + TORCH_CONV)
+declare("check_convolve_true", "the true convolution", forbid=SCIPY_CONV + TORCH_CONV)
+declare("check_conv2d_volume", "the volume convolution", forbid=SCIPY_CONV + TORCH_CONV)
+declare("check_output_size", "the output-size formula", forbid=BUILD_MODULE + TORCH_CONV)

@@ -16,6 +16,9 @@ from typing import Any
 import torch
 from torch import nn
 
+from coursecnn.checks._guard import (
+    declare,
+)
 from coursecnn.checks._report import CheckFailed, call_student, fail, passed
 
 __all__ = ["check_capture", "check_occlusion", "check_receptive_field", "check_saliency"]
@@ -390,3 +393,12 @@ def check_occlusion(func: Callable[..., Any]) -> None:
              "for every corner: copy the image, set image[:, r:r+window, c:c+window] = 0, add "
              "score - covered score to those pixels and 1 to their count; return sum / count")  # fmt: skip
     passed(check, "mean score drops over overlapping windows, every channel covered")
+
+
+# ------------------------------------------------------------- what each exercise rules out
+declare("receptive_field", "the receptive-field recursion")
+declare("capture", "the hook")
+declare(
+    "saliency", "the saliency map", forbid=["captum.attr:Saliency", "captum.attr:InputXGradient"]
+)
+declare("occlusion", "the occlusion loop", forbid=["captum.attr:Occlusion"])

@@ -12,6 +12,11 @@ from collections.abc import Callable
 import numpy as np
 from scipy import ndimage, signal
 
+from coursecnn.checks._guard import (
+    SCIPY_CONV,
+    TORCH_CONV,
+    declare,
+)
 from coursecnn.checks._report import CheckFailed, call_student, fail, passed
 
 # ---------------------------------------------------------------------------------------------
@@ -353,3 +358,31 @@ def check_apply_kernel(apply_kernel: Callable) -> None:
             why = "pad, then out[i, j] = sum of padded[i + m, j + n] * kernel[m, n]"
         fail(check, want, got, f"{why} ({args})")
     passed(check, "4 non-square cases, replicate and zero padding, match scipy.ndimage.correlate")
+
+
+# ------------------------------------------------------------- what each exercise rules out
+_MATCH = ("skimage.feature:match_template",)
+declare(
+    "check_match_template",
+    "the template search",
+    allow=["coursecnn.ops:correlate2d"],
+    forbid=_MATCH,
+)
+declare(
+    "check_ncc", "normalised cross-correlation", allow=["coursecnn.ops:correlate2d"], forbid=_MATCH
+)
+declare(
+    "check_gaussian_kernel",
+    "the Gaussian kernel",
+    forbid=[
+        "scipy.signal.windows:gaussian",
+        "skimage.filters:gaussian",
+        "scipy.ndimage:gaussian_filter",
+    ],
+)
+declare(
+    "check_apply_kernel",
+    "same-size filtering",
+    allow=["coursecnn.ops:correlate2d", "coursecnn.ops:pad2d"],
+    forbid=SCIPY_CONV[6:] + TORCH_CONV,
+)  # scipy.ndimage and numpy's; scipy.signal pads no edge

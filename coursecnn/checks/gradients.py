@@ -15,6 +15,12 @@ import torch
 import torch.nn.functional as F
 from scipy import signal
 
+from coursecnn.checks._guard import (
+    AUTOGRAD,
+    TORCH_CONV,
+    TORCH_POOL,
+    declare,
+)
 from coursecnn.checks._report import call_student, fail, passed
 from coursecnn.checks.pooling import _as_array, _fmt, _match, _windows, fail_if_window_shaped
 
@@ -464,3 +470,28 @@ def check_convnet_loss(convnet_loss: Callable[..., Any]) -> None:
         "the loss and all six gradients match PyTorch autograd (float64) on non-square and "
         "odd-sized images, 3x3 and 5x5 kernels, 2 channels and a batch of 1",
     )
+
+
+# ------------------------------------------------------------- what each exercise rules out
+declare("check_conv_backward", "the convolution's backward pass", forbid=TORCH_CONV + AUTOGRAD)
+declare("check_avg_pool_backward", "average pooling's backward pass", forbid=TORCH_POOL + AUTOGRAD)
+declare("check_sigmoid_backward", "the sigmoid's backward pass", forbid=AUTOGRAD)
+declare(
+    "check_numerical_gradient",
+    "the numerical gradient",
+    changed_hint="put each entry of x back after perturbing it (restore x[idx] = old)",
+    forbid=(
+        "scipy.optimize:approx_fprime",
+        "scipy.optimize:check_grad",
+        "scipy.differentiate:jacobian",
+        "torch.autograd.gradcheck:gradcheck",
+    )
+    + AUTOGRAD,
+)
+declare(
+    "check_convnet_loss",
+    "the ConvNet's forward and backward pass",
+    changed_hint="do not change params: the SGD step comes afterwards",
+    allow=["coursecnn.ops"],
+    forbid=AUTOGRAD,
+)  # built from the ops; numpy_cnn is the answer

@@ -20,7 +20,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from coursecnn.checks._report import call_student, fail, passed
+from coursecnn.checks._guard import (
+    BUILD_MODULE,
+    declare,
+    student_code,
+)
+from coursecnn.checks._report import CheckFailed, call_student, fail, passed
 
 __all__ = [
     "check_inception_params",
@@ -244,7 +249,7 @@ def check_factorised_conv(func: Callable[..., Any]) -> None:
             )
         x = torch.randn(2, c_in, 9, 14, generator=g, dtype=torch.float64)
         try:
-            with torch.no_grad():
+            with torch.no_grad(), student_code(check):
                 out = copy.deepcopy(model).double()(x)
         except Exception as err:
             fail(check, f"{case}: a forward pass on {tuple(x.shape)}", repr(err), "check padding")
@@ -276,7 +281,8 @@ def check_factorised_conv(func: Callable[..., Any]) -> None:
         if n != k * c_in * c_out + k * c_out * c_out:
             fail(check, f"{case}: {k * c_in * c_out + k * c_out * c_out} weights", n,
                  "an extra layer has parameters")  # fmt: skip
-        rf = _support(_positive_copy(model), (1, c_in, 2 * k + 3, 2 * k + 5))
+        with student_code(check):
+            rf = _support(_positive_copy(model), (1, c_in, 2 * k + 3, 2 * k + 5))
         if rf != (k, k):
             fail(check, f"{case}: a {k}x{k} receptive field", f"{rf[0]}x{rf[1]}", "see above")
     passed(check, "1xk then kx1: a kxk receptive field with 2k instead of k*k weights per map pair")
@@ -399,7 +405,10 @@ def _load(check: str, block: nn.Module, state: dict, case: str, what: str) -> No
 
 def _forward(check: str, block: nn.Module, x: torch.Tensor, case: str, mode: str):
     try:
-        return block(x)
+        with student_code(check):
+            return block(x)
+    except CheckFailed:
+        raise
     except Exception as err:
         fail(
             check,
@@ -466,7 +475,8 @@ def check_residual_block(cls: Any) -> None:
             fail(check, f"{case}: the input left as it was", "a changed input",
                  "an in-place operation (relu_, +=) on x itself")  # fmt: skip
         up = torch.randn(ref_out.shape, generator=g, dtype=torch.float64)
-        (got * up).sum().backward()
+        with student_code(check):
+            (got * up).sum().backward()
         (ref_out * up).sum().backward()
         if xs.grad is None or not torch.allclose(xs.grad, xr.grad, atol=1e-8, rtol=1e-6):
             fail(
@@ -500,3 +510,25 @@ def check_residual_block(cls: Any) -> None:
         "equal to torchvision's BasicBlock in train and eval mode, with the identity or a 1x1 "
         "projection where the stride or the channels change",
     )
+
+
+# ------------------------------------------------------------- what each exercise rules out
+declare("inception_params", "the parameter count", forbid=BUILD_MODULE)
+declare(
+    "factorised_conv",
+    "the factorised convolution",
+    rng=True,  # building layers draws their initial weights
+    forbid=["torchvision.models.inception:BasicConv2d"],
+)
+declare(
+    "residual_block",
+    "the residual block",
+    rng=True,  # building layers draws their initial weights
+    forbid=["torchvision.models.resnet:BasicBlock", "torchvision.models.resnet:Bottleneck"],
+    subclass=[
+        "coursecnn.models:BasicBlock",
+        "coursecnn.models:Bottleneck",
+        "torchvision.models.resnet:BasicBlock",
+        "torchvision.models.resnet:Bottleneck",
+    ],
+)

@@ -17,6 +17,10 @@ import numpy as np
 import torch
 from torch import nn
 
+from coursecnn.checks._guard import (
+    BUILD_MODULE,
+    declare,
+)
 from coursecnn.checks._report import call_student, fail, not_answered, passed
 
 __all__ = [
@@ -728,3 +732,15 @@ def check_test_accuracy(model: Any, target: float = 0.97) -> None:
         f"{acc:.2%} on 500 held-out digits it never saw (target {target:.0%}); no sign that it "
         "was trained on the test digits",
     )
+
+
+# ------------------------------------------------------------- what each exercise rules out
+declare("mlp_param_count", "the parameter count", forbid=BUILD_MODULE)
+declare("accuracy", "accuracy", forbid=["sklearn.metrics:accuracy_score"])
+declare(
+    "train_loop",
+    "the training loop",
+    mutates=True,
+    rng=True,
+    allow=["coursecnn.train.tensor_loader"],
+)

@@ -17,6 +17,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from coursecnn.checks._guard import (
+    AUTOGRAD,
+    TORCH_POOL,
+    declare,
+)
 from coursecnn.checks._report import as_float_array, call_student, fail, passed
 
 __all__ = [
@@ -385,3 +390,27 @@ def check_stable_softmax(stable_softmax: Callable[..., Any]) -> None:
             "softmax(z)_k = exp(z_k - max(z)) / sum_j exp(z_j - max(z)), row by row; each row sums to 1",
         )
     passed(name, "rows sum to 1, finite for logits of +-1000, input left unchanged")
+
+
+# ------------------------------------------------------------- what each exercise rules out
+declare("check_max_pool_forward", "max pooling", forbid=TORCH_POOL)
+declare("check_max_pool_backward", "max pooling's backward pass", forbid=TORCH_POOL + AUTOGRAD)
+declare(
+    "check_leaky_relu_grad",
+    "leaky ReLU's derivative",
+    forbid=("torch.nn.functional:leaky_relu", "torch.nn:LeakyReLU") + AUTOGRAD,
+)
+declare(
+    "check_stable_softmax",
+    "the stable softmax",
+    forbid=[
+        "scipy.special:softmax",
+        "scipy.special:log_softmax",
+        "torch.nn.functional:softmax",
+        "torch.nn.functional:log_softmax",
+        "torch:softmax",
+        "torch:log_softmax",
+        "torch:Tensor.softmax",
+        "torch:Tensor.log_softmax",
+    ],
+)

@@ -16,6 +16,10 @@ from typing import Any
 import numpy as np
 import torch
 
+from coursecnn.checks._guard import (
+    ANY_TORCH,
+    declare,
+)
 from coursecnn.checks._report import call_student, fail, passed
 from coursecnn.data.text import PAD, UNK, Vocabulary, movie_reviews, tokenize
 
@@ -270,3 +274,9 @@ def check_max_over_time(func: Callable[..., Any]) -> None:
             mistake = "features.masked_fill(~mask[:, None, :], float('-inf')).amax(dim=2)"
         fail(check, expected.numpy(), got.detach().float().numpy(), mistake)
     passed(check, "padding never wins, negative values included")
+
+
+# ------------------------------------------------------------- what each exercise rules out
+declare("vocabulary", "the vocabulary", forbid=["coursecnn.data.text.vocab:Vocabulary"])
+declare("conv1d_output_shape", "the output-shape formula", forbid=[ANY_TORCH])
+declare("max_over_time", "the masked max over time")

@@ -1,0 +1,150 @@
+"""One mechanism for every check: forbidden calls raise, side effects fail, warnings go to stdout.
+
+The functions below play the student: this file is neither the package nor a library, so the
+guard treats its frames as a student's notebook cell.
+"""
+
+from __future__ import annotations
+
+import random
+import warnings
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+import coursecnn.ops as ops
+from coursecnn.checks._audit import snapshot
+from coursecnn.checks._guard import RULES, ForbiddenCall, Rules, declare, guard
+from coursecnn.checks._report import CheckFailed, call_student
+from coursecnn.models import BasicBlock
+from coursecnn.ops import conv2d as conv2d_alias  # bound before any check runs
+
+X = np.random.default_rng(0).normal(size=(1, 1, 5, 5))
+W = np.ones((1, 1, 3, 3))
+B = np.zeros(1)
+
+
+@pytest.fixture(autouse=True)
+def _rules():
+    declare(
+        "t_conv", "the volume convolution", forbid=["torch.nn.functional:conv2d", "torch.nn:Conv2d"]
+    )
+    declare("t_block", "the residual block", subclass=["coursecnn.models:BasicBlock"])
+    declare("t_pad", "the convolution", allow=["coursecnn.ops:pad2d"])
+    declare("t_train", "a training step", mutates=True, rng=True)
+    yield
+    for k in ("t_conv", "t_block", "t_pad", "t_train"):
+        RULES.pop(k, None)
+
+
+def _message(check, func, *args):
+    with pytest.raises(CheckFailed) as err:
+        call_student(check, func, *args)
+    return str(err.value)
+
+
+def test_package_reference_is_forbidden_however_it_was_imported():
+    for func in (lambda: ops.conv2d(X, W, B), lambda: conv2d_alias(X, W, B)):
+        msg = _message("t_conv", func)
+        assert "write the volume convolution yourself; you called coursecnn.ops.conv.conv2d" in msg
+    assert isinstance(ops.conv2d(X, W, B), np.ndarray | tuple)  # restored afterwards
+
+
+def test_library_equivalents_named_by_the_exercise_are_forbidden():
+    x, w = torch.tensor(X), torch.tensor(W)
+    assert "you called torch.nn.functional.conv2d" in _message("t_conv", lambda: F.conv2d(x, w))
+    meta = lambda: nn.Conv2d(1, 1, 3, device="meta")  # noqa: E731
+    assert "you called torch.nn.Conv2d.__init__" in _message("t_conv", meta)
+    assert isinstance(nn.Conv2d(1, 1, 3), nn.Module)  # restored afterwards
+
+
+def test_subclassing_the_reference_class_is_refused():
+    class Mine(BasicBlock):
+        pass
+
+    assert "derives from coursecnn.models.BasicBlock" in _message("t_block", Mine, 4, 4)
+
+
+def test_allowed_reuse_works_and_package_internals_stay_usable():
+    assert call_student("t_pad", lambda x: ops.pad2d(x, 1), X).shape == (1, 1, 7, 7)
+    # a model built by the check and handed over may run (torch and the package call it)
+    declare("t_model", "a saliency map", allow=["coursecnn.models"])
+    net = nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU())
+    out = call_student("t_model", lambda m, x: m(x), net, torch.zeros(1, 1, 5, 5))
+    assert out.shape == (1, 2, 3, 3)
+    RULES.pop("t_model")
+
+
+def test_side_effects_fail_the_check():
+    def edits(x):
+        x[0, 0, 0, 0] = 5.0
+        return x
+
+    assert "the values of argument 1" in _message("t_pad", edits, X.copy())
+
+    def mode(m):
+        m.train()
+        return 1
+
+    net = nn.Sequential(nn.Linear(2, 2), nn.Dropout()).eval()
+    assert "mode of the model" in _message("t_pad", mode, net)
+
+    def wipes(m):
+        m.zero_grad(set_to_none=True)
+        return 1
+
+    net[0].weight.grad = torch.ones(2, 2)
+    assert ".grad of 0.weight" in _message("t_pad", wipes, net)
+
+    def hooks(m):
+        m[0].register_forward_hook(lambda *a: None)
+        return 1
+
+    assert "forward hooks on 0" in _message("t_pad", hooks, nn.Sequential(nn.Linear(2, 2)))
+
+    def bn(m):
+        m(torch.randn(4, 2))
+        return 1
+
+    assert "buffer 0.running_mean" in _message("t_pad", bn, nn.Sequential(nn.BatchNorm1d(2)))
+
+    def draws():
+        random.random()
+        return 1
+
+    assert "Python's global random state" in _message("t_pad", draws)
+    net = nn.Linear(2, 2)
+    assert call_student("t_train", lambda m: m.weight.data.add_(1) is not None, net)
+
+
+def test_warnings_are_printed_on_stdout_not_stderr(capsys):
+    def warns():
+        warnings.warn("careful", stacklevel=1)
+        return 3
+
+    assert call_student("t_pad", warns) == 3
+    out = capsys.readouterr()
+    assert "[t_pad] note: your code raised a warning (UserWarning): careful" in out.out
+    assert out.err == ""
+
+
+def test_a_check_without_declared_rules_still_forbids_the_package():
+    msg = _message("undeclared", lambda: ops.relu(X))
+    assert "you called coursecnn.ops" in msg
+
+
+def test_guard_restores_everything_when_the_student_code_raises():
+    before = ops.conv2d.__code__
+    with pytest.raises(ForbiddenCall), guard("t_conv", Rules(write="x")):
+        ops.conv2d(X, W, B)
+    assert ops.conv2d.__code__ is before
+
+
+def test_snapshot_sees_nested_arguments():
+    a = [np.zeros(2), {"w": torch.zeros(2)}]
+    snap = snapshot((a,), {})
+    a[1]["w"].add_(1)
+    assert snap.changes() == ["the values of argument 1[1]['w']"]
