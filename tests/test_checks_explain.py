@@ -322,6 +322,7 @@ def test_other_right_answers_pass():
         return (drops[:, None, None] * masks).sum(0) / masks.sum(0)
 
     checks.check_capture(capture_with_grad)
-    checks.check_saliency(saliency_backward_then_cleaned)
+    with pytest.raises(CheckFailed, match="parameters' .grad changed"):
+        checks.check_saliency(saliency_backward_then_cleaned)  # wipes the caller's gradients
     checks.check_occlusion(occlusion_batched)
     checks.check_receptive_field(lambda layers: field([list(layer) for layer in layers]))

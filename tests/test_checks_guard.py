@@ -148,3 +148,83 @@ def test_snapshot_sees_nested_arguments():
     snap = snapshot((a,), {})
     a[1]["w"].add_(1)
     assert snap.changes() == ["the values of argument 1[1]['w']"]
+
+
+def test_gaussian_kernel_must_refuse_negative_odd_sizes():
+    from coursecnn.checks import filters
+
+    def even_only(size, sigma):  # raises for 4 and 0, not for -3
+        if size % 2 == 0:
+            raise ValueError("size")
+        x = np.arange(size) - size // 2
+        g = np.exp(-(x[:, None] ** 2 + x[None, :] ** 2) / (2 * sigma**2))
+        return g / g.sum()
+
+    with pytest.raises(CheckFailed, match=r"gaussian_kernel\(-3, 1.0\) raises ValueError"):
+        filters.check_gaussian_kernel(even_only)
+
+
+def _mlp_floats(n, hidden, k):
+    widths = [n * n, *hidden, k]
+    weights = sum(a * b for a, b in zip(widths[:-1], widths[1:], strict=True))
+    return float(weights), float(sum(widths[1:]))
+
+
+def test_whole_floats_are_not_ints():
+    from coursecnn.checks import conv_math, explain, lenet
+
+    with pytest.raises(CheckFailed, match="a float is not an int"):
+        lenet.check_mlp_param_count(lambda n, hidden, k: _mlp_floats(n, hidden, k))
+    with pytest.raises(CheckFailed, match="a float is not an int"):
+        explain.check_receptive_field(
+            lambda layers: tuple(float(v) for v in explain._field_by_summary(layers))
+        )
+    with pytest.raises(CheckFailed):
+        conv_math.check_output_size(lambda n, k, stride=1, padding=0, dilation=1: float(
+            (n + 2 * padding - dilation * (k - 1) - 1) // stride + 1))  # fmt: skip
+
+
+def test_capture_must_find_a_layer_inside_a_nested_block_and_survive_an_error():
+    from coursecnn.checks import explain
+
+    def top_level_only(model, layer, x):  # runs the children one by one: skips block.forward
+        out = x
+        with torch.no_grad():
+            for child in model:
+                out = child(out)
+                if child is layer:
+                    return out.clone()
+        raise ValueError("layer not found among the children")
+
+    with pytest.raises(CheckFailed):
+        explain.check_capture(top_level_only)
+
+    def no_finally(model, layer, x):
+        kept = []
+        handle = layer.register_forward_hook(lambda m, i, o: kept.append(o.detach().clone()))
+        with torch.no_grad():
+            model(x)
+        handle.remove()
+        return kept[0]
+
+    with pytest.raises(CheckFailed, match="finally"):
+        explain.check_capture(no_finally)
+
+
+def test_unpooling_that_edits_its_indices_in_place_fails():
+    from coursecnn.checks import autoencoders
+
+    def in_place(x, indices, output_size):
+        n, c, h, w = x.shape
+        out = np.zeros((n, c, output_size[0] * output_size[1]))
+        flat = indices.reshape(n, c, -1)
+        flat += 0  # harmless so far
+        indices -= 0
+        for i in range(n):
+            for j in range(c):
+                out[i, j, flat[i, j]] = x[i, j].reshape(-1)
+        indices[...] = 0  # wipes the caller's indices
+        return out.reshape(n, c, *output_size)
+
+    with pytest.raises(CheckFailed, match="changed in place"):
+        autoencoders.check_max_unpool(in_place)

@@ -167,8 +167,13 @@ def test_failures_name_the_mistake(name, message):
 
 
 def test_wrong_return_types():
-    with pytest.raises(CheckFailed, match="one integer"):
+    with pytest.raises(CheckFailed, match="a str is not an int"):
         checks.check_inception_params(lambda *a, naive=False: "163696")
+    right = checks._inception_count
+    with pytest.raises(CheckFailed, match="a float is not an int"):  # a whole float
+        checks.check_inception_params(lambda *a, naive=False: float(right(a, naive)))
+    with pytest.raises(CheckFailed, match="a Tensor is not an int"):
+        checks.check_inception_params(lambda *a, naive=False: torch.tensor(right(a, naive)))
     with pytest.raises(CheckFailed, match="nn.Module"):
         checks.check_factorised_conv(lambda c_in, c_out, k: [nn.Conv2d(c_in, c_out, 1)])
     with pytest.raises(CheckFailed, match="nn.Module"):

@@ -320,7 +320,7 @@ def _torch_mode(forbidden: dict[int, str], any_torch: bool = False) -> Any:
         def __torch_function__(self, func, types_, args=(), kwargs=None):
             name = forbidden.get(id(func))
             if name is None and any_torch:
-                name = f"torch ({getattr(func, '__qualname__', getattr(func, '__name__', func))})"
+                name = f"torch.{getattr(func, '__name__', func)}"
             if name is not None:
                 _trip(name, sys._getframe(1))
             return func(*args, **(kwargs or {}))

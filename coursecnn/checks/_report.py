@@ -167,3 +167,26 @@ def check_array(
         )
     if not np.allclose(got_arr, expected, atol=atol, rtol=rtol):
         fail(check, expected, got_arr, mistake)
+
+
+def is_int(value: Any) -> bool:
+    """A Python ``int`` or a NumPy integer; not a bool, a float (even 3.0) or a tensor."""
+    return isinstance(value, int | np.integer) and not isinstance(value, bool | np.bool_)
+
+
+def as_ints(check: str, got: Any, expected: Any, case: str, count: int | None = None) -> Any:
+    """``got`` as Python ints: one integer, or (``count`` given) a tuple or list of ``count``
+    integers. Anything else, a whole float such as ``3.0`` or ``55.0`` included, fails: the
+    exercise asks for integers (``//`` keeps them whole, ``/`` does not)."""
+    items = [got] if count is None else got
+    if count is not None and (not isinstance(got, tuple | list) or len(got) != count):
+        fail(check, f"{case}: {count} integers {expected}", got,
+             f"return a tuple of {count} ints")  # fmt: skip
+    bad = [v for v in items if not is_int(v)]
+    if bad:
+        kind = type(bad[0]).__name__
+        fail(check, f"{case}: {'an integer' if count is None else 'integers'} {expected}", got,
+             f"a {kind} is not an int: sizes and counts are whole numbers; use // (not /) and "
+             "int arithmetic, and return Python ints")  # fmt: skip
+    out = [int(v) for v in items]
+    return out[0] if count is None else tuple(out)

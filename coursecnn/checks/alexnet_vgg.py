@@ -24,7 +24,14 @@ from coursecnn.checks._guard import (
     declare,
     student_code,
 )
-from coursecnn.checks._report import CheckFailed, as_float_array, call_student, fail, passed
+from coursecnn.checks._report import (
+    CheckFailed,
+    as_float_array,
+    as_ints,
+    call_student,
+    fail,
+    passed,
+)
 
 __all__ = [
     "check_conv_layer",
@@ -105,18 +112,9 @@ def _conv_answer(check: str, func: Callable[..., Any], case: tuple) -> tuple[tup
     if got_shape is None or len(got_shape) != 3:
         fail(check, f"{label}: output shape {shape}", got[0],
              "the output shape has three numbers: (out_channels, H_out, W_out)")  # fmt: skip
-    try:
-        whole = all(float(v).is_integer() for v in got_shape)
-    except (TypeError, ValueError):
-        whole = False
-    if not whole:
-        fail(check, f"{label}: output shape {shape}", got_shape,
-             "sizes are whole numbers: floor the division, use // not /")  # fmt: skip
-    try:
-        got_params = int(got[1])
-    except (TypeError, ValueError):
-        fail(check, f"{label}: {params:,} parameters", got[1], "return a whole number")
-    return tuple(int(v) for v in got_shape), got_params, label
+    got_shape = as_ints(check, tuple(got_shape), shape, f"{label}: output shape", count=3)
+    got_params = as_ints(check, got[1], f"{params:,}", f"{label}: parameters")
+    return got_shape, got_params, label
 
 
 def check_conv_layer(func: Callable[..., Any]) -> None:

@@ -19,7 +19,7 @@ from torch import nn
 from coursecnn.checks._guard import (
     declare,
 )
-from coursecnn.checks._report import CheckFailed, call_student, fail, passed
+from coursecnn.checks._report import CheckFailed, as_ints, call_student, fail, passed
 
 __all__ = ["check_capture", "check_occlusion", "check_receptive_field", "check_saliency"]
 
@@ -84,10 +84,7 @@ def check_receptive_field(func: Callable[..., Any]) -> None:
         if not isinstance(got, tuple | list) or len(got) != 2:
             fail(check, f"{case}: a pair (size, jump) = {expected}", got,
                  "return two numbers, `return size, jump`")  # fmt: skip
-        try:
-            got = (int(got[0]), int(got[1]))
-        except (TypeError, ValueError):
-            fail(check, f"{case}: two integers {expected}", got, "return whole numbers")
+        got = as_ints(check, got, expected, case, count=2)
         if got == expected:
             continue
         size = jump = 1
@@ -128,6 +125,27 @@ def check_receptive_field(func: Callable[..., Any]) -> None:
     passed(check, f"(22, 4) for the notebook's CNN, {alexnet} for AlexNet's conv1 to conv3")
 
 
+class _Block(nn.Module):
+    """A nested block with its own ``forward`` (a residual sum), batch norm and dropout: the
+    kinds of layer an answer right only for a flat ``nn.Sequential`` misses."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(channels, channels, 3, padding=1)
+        self.bn = nn.BatchNorm2d(channels)
+        self.drop = nn.Dropout(0.3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.drop(torch.relu(self.bn(self.conv(x))))
+
+
+class _Raise(nn.Module):
+    """Fails every forward pass: a capture helper must still remove its hook."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        raise RuntimeError("this layer fails on purpose (the check tests your try/finally)")
+
+
 # --- Exercise 2: capture a layer with a forward hook -----------------------------------------
 def _capture_model(c: int) -> nn.Sequential:
     torch.manual_seed(3)
@@ -140,6 +158,22 @@ def _capture_model(c: int) -> nn.Sequential:
         nn.Flatten(),
         nn.Linear(5 * 2 * 4, 3),
     ).eval()
+
+
+def _nested_capture_model(c: int) -> nn.Sequential:
+    torch.manual_seed(5)
+    model = nn.Sequential(
+        nn.Conv2d(c, 4, 3, padding=1),
+        nn.BatchNorm2d(4),
+        nn.ReLU(inplace=True),
+        _Block(4),
+        nn.Flatten(),
+        nn.Linear(4 * 8 * 10, 3),
+    )
+    with torch.no_grad():  # statistics of its own, so that eval mode differs from training
+        model[1].running_mean.uniform_(-0.5, 0.5)
+        model[1].running_var.uniform_(0.5, 2.0)
+    return model.eval()
 
 
 def _hook_count(model: nn.Module) -> int:
@@ -188,6 +222,40 @@ def check_capture(func: Callable[..., Any]) -> None:
                      "store a copy, `output.detach().clone()`")  # fmt: skip
             fail(check, f"{case}: model[: {i + 1}](x)", got,
                  "register the hook on `layer` itself and keep the output of its first call")  # fmt: skip
+    for c in (1, 3):  # a layer inside a nested block with its own forward, batch norm, dropout
+        model = _nested_capture_model(c)
+        x = torch.randn(2, c, 8, 10, generator=g)
+        for name in ("3.conv", "3", "1"):
+            layer = model.get_submodule(name)
+            with torch.no_grad():
+                seen: list[torch.Tensor] = []
+                h = layer.register_forward_hook(
+                    lambda m, i, o, seen=seen: seen.append(o.detach().clone())
+                )
+                try:
+                    model(x.clone())
+                finally:
+                    h.remove()
+            case = f"capture(model, model.get_submodule({name!r}), x): a nested block"
+            got = _run(check, func, model, layer, x.clone(),
+                       hint="register the hook on `layer` itself, run `model(x)`, remove it")  # fmt: skip
+            got = _as_tensor(check, got, tuple(seen[0].shape), case)
+            if not _close(got, seen[0]):
+                fail(check, f"{case}: that layer's output in eval mode", got,
+                     "hook the module you are given, wherever it sits in the model, and run the "
+                     "whole model as it is (in its own mode)")  # fmt: skip
+    boom = nn.Sequential(nn.Conv2d(1, 2, 3), _Raise()).eval()
+    try:
+        call_student(check, func, boom, boom[0], torch.randn(1, 1, 6, 6, generator=g))
+    except CheckFailed:
+        raise
+    except Exception:  # the forward pass's error may pass through; the hook must not stay
+        pass
+    if _hook_count(boom):
+        fail(check, "no hook left on the model when its forward pass raises",
+             f"{_hook_count(boom)} hook(s) still registered after the error",
+             "remove the hook in a `finally:` block, so that it goes also when model(x) "
+             "raises")  # fmt: skip
     passed(check, "the layers' outputs, in-place ReLUs notwithstanding, no hook left behind")
 
 
@@ -197,6 +265,7 @@ def _saliency_model(c: int) -> nn.Sequential:
     return nn.Sequential(
         nn.Conv2d(c, 4, 3, padding=1),
         nn.ReLU(),
+        _Block(4),  # batch norm and dropout in a block with its own forward
         nn.Dropout(0.5),  # in training mode this would make the map random
         nn.Conv2d(4, 6, 3, stride=2),
         nn.Tanh(),
@@ -240,6 +309,8 @@ def check_saliency(func: Callable[..., Any]) -> None:
     g = torch.Generator().manual_seed(8)
     for c, n in ((3, 2), (1, 3)):
         model = _saliency_model(c).train()
+        for p in model.parameters():  # gradients the caller still needs: leave them alone
+            p.grad = torch.full_like(p, 0.25)
         x = torch.randn(n, c, 8, 10, generator=g)
         target = torch.randint(0, 5, (n,), generator=g)
         if n > 1:
@@ -250,15 +321,7 @@ def check_saliency(func: Callable[..., Any]) -> None:
         got = _run(check, func, model, xin, target.clone(),
                    hint="x.requires_grad_(True) on a copy, scores = model(x), pick each image's "
                         "target score, torch.autograd.grad(score, x)")  # fmt: skip
-        if not model.training:
-            fail(check, f"{case}: the model back in training mode afterwards", "eval mode",
-                 "remember model.training first and call model.train(was_training) at the end")  # fmt: skip
-        touched = [name for name, p in model.named_parameters() if p.grad is not None]
-        if touched:
-            fail(check, f"{case}: the parameters' .grad left as they were (None)",
-                 f".grad set on {touched[0]} and others",
-                 "score.backward() also fills every parameter's .grad; use "
-                 "torch.autograd.grad(score, x), which returns the gradient for x only")  # fmt: skip
+        # the model's mode, its .grad and x itself are audited by call_student
         if not torch.equal(xin, x) or xin.requires_grad:
             fail(check, f"{case}: x unchanged", "x modified (or requires_grad set on it)",
                  "work on a copy: x = x.detach().clone().requires_grad_(True)")  # fmt: skip

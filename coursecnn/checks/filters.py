@@ -17,7 +17,7 @@ from coursecnn.checks._guard import (
     TORCH_CONV,
     declare,
 )
-from coursecnn.checks._report import CheckFailed, call_student, fail, passed
+from coursecnn.checks._report import CheckFailed, as_ints, call_student, fail, passed
 
 # ---------------------------------------------------------------------------------------------
 # Gaussian kernel
@@ -75,7 +75,7 @@ def check_gaussian_kernel(gaussian_kernel: Callable) -> None:
         else:
             why = "use g[i, j] = exp(-((i - c)**2 + (j - c)**2) / (2 * sigma**2)) / sum, c = size // 2"
         fail(check, want, got, f"{why} ({args})")
-    for size in (4, 0):
+    for size in (4, 0, -3, -1):  # even, zero, and negative odd sizes: all promised to raise
         try:
             call_student(check, gaussian_kernel, size, 1.0)
         except ValueError:
@@ -88,7 +88,8 @@ def check_gaussian_kernel(gaussian_kernel: Callable) -> None:
             check,
             f"gaussian_kernel({size}, 1.0) raises ValueError",
             "no error",
-            "an even (or zero) size has no centre pixel: raise ValueError naming `size`",
+            "an even size has no centre pixel, and a zero or negative one no pixel at all: "
+            "raise ValueError naming `size` (note that -3 % 2 == 1 in Python)",
         )
     passed(
         check, f"{len(GAUSS_CASES)} sizes and sigmas match the formula; even sizes raise ValueError"
@@ -152,12 +153,7 @@ def check_match_template(match_template: Callable) -> None:
         got = call_student(check, match_template, image.copy(), template.copy())
         score = _score(image, template)
         want = _argmax2d(score)
-        try:
-            got_t = tuple(int(v) for v in got)
-        except (TypeError, ValueError):
-            fail(check, f"a (row, col) pair like {want}", got, "return a tuple of two ints")
-        if len(got_t) != 2:
-            fail(check, f"a (row, col) pair like {want}", got, "return exactly two numbers")
+        got_t = as_ints(check, got, want, f"{desc}: the (row, col) pair", count=2)
         if got_t == want:
             continue
         th, tw = template.shape

@@ -12,7 +12,6 @@ name the mistake it recognises.
 from __future__ import annotations
 
 import copy
-import numbers
 from collections.abc import Callable
 from typing import Any
 
@@ -25,7 +24,7 @@ from coursecnn.checks._guard import (
     declare,
     student_code,
 )
-from coursecnn.checks._report import CheckFailed, call_student, fail, passed
+from coursecnn.checks._report import CheckFailed, as_ints, call_student, fail, passed
 
 __all__ = [
     "check_inception_params",
@@ -138,11 +137,7 @@ def check_inception_params(func: Callable[..., Any]) -> None:
             expected = _inception_count(args, naive)
             case = f"inception_params{args}, naive={naive}"
             got = call_student(check, func, *args, naive=naive)
-            if isinstance(got, torch.Tensor) and got.numel() == 1:
-                got = got.item()
-            if isinstance(got, bool) or not isinstance(got, numbers.Real) or got != int(got):
-                fail(check, f"{case}: a whole number, {expected:,}", got, "return one integer")
-            got = int(got)
+            got = as_ints(check, got, f"{expected:,}", case)
             if got == expected:
                 continue
             for wrong, mistake in _inception_mistakes(args, naive):

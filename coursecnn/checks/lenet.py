@@ -21,7 +21,7 @@ from coursecnn.checks._guard import (
     BUILD_MODULE,
     declare,
 )
-from coursecnn.checks._report import call_student, fail, not_answered, passed
+from coursecnn.checks._report import as_ints, call_student, fail, not_answered, passed
 
 __all__ = [
     "check_mlp_param_count",
@@ -54,11 +54,7 @@ def _as_pair(check: str, got: Any, expected: tuple[int, int], case: str) -> tupl
             got,
             "return two numbers, `return weights, biases`",
         )
-    try:
-        return int(got[0]), int(got[1])
-    except (TypeError, ValueError):
-        fail(check, f"{case}: two integers {expected}", got, "return whole numbers of parameters")
-    raise AssertionError  # unreachable: fail() raised
+    return as_ints(check, got, expected, case, count=2)
 
 
 def check_mlp_param_count(func: Callable[..., Any]) -> None:

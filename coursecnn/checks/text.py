@@ -20,7 +20,7 @@ from coursecnn.checks._guard import (
     ANY_TORCH,
     declare,
 )
-from coursecnn.checks._report import call_student, fail, passed
+from coursecnn.checks._report import as_ints, call_student, fail, passed
 from coursecnn.data.text import PAD, UNK, Vocabulary, movie_reviews, tokenize
 
 __all__ = ["check_vocabulary", "check_conv1d_output_shape", "check_max_over_time"]
@@ -172,6 +172,8 @@ def check_conv1d_output_shape(func: Callable[..., Any]) -> None:
             expected = tuple(conv(torch.zeros(n, embed, length)).shape)
         got_raw = call_student(check, func, (n, length, embed), filters, k, s, p, d)
         got = _shape_of(got_raw)
+        if got is not None and len(got) == 3:
+            as_ints(check, tuple(got_raw), "(N, filters, L_out)", case, count=3)
         if got == expected:
             continue
         if got is None:
