@@ -132,7 +132,16 @@ TORCH_POOL = (
     "torch.nn:AvgPool2d",
     "skimage.measure:block_reduce",
 )
-AUTOGRAD = ("torch.autograd:grad", "torch.autograd:backward", "torch:Tensor.backward")
+AUTOGRAD = (
+    "torch.autograd:grad",
+    "torch.autograd:backward",
+    "torch:Tensor.backward",
+    "torch.autograd.functional:vjp",
+    "torch.autograd.functional:jacobian",
+    "torch.func:grad",
+    "torch.func:vjp",
+    "torch.func:jacrev",
+)
 #: Building any torch module ("from the formula, without building a layer").
 BUILD_MODULE = ("torch.nn:Module.__init__",)
 #: Every torch function ("without running torch").

@@ -374,11 +374,14 @@ declare(
         "scipy.signal.windows:gaussian",
         "skimage.filters:gaussian",
         "scipy.ndimage:gaussian_filter",
+        "torchvision.transforms.functional:gaussian_blur",
+        "torchvision.transforms.v2.functional:gaussian_blur",
     ],
 )
 declare(
     "check_apply_kernel",
     "same-size filtering",
     allow=["coursecnn.ops:correlate2d", "coursecnn.ops:pad2d"],
-    forbid=SCIPY_CONV[6:] + TORCH_CONV,
-)  # scipy.ndimage and numpy's; scipy.signal pads no edge
+    # scipy.signal's correlate2d is the allowed valid correlation; its filters that pad are not
+    forbid=tuple(n for n in SCIPY_CONV if not n.startswith("scipy.signal")) + TORCH_CONV,
+)

@@ -19,9 +19,11 @@ from torch import nn
 
 from coursecnn.checks._guard import (
     BUILD_MODULE,
+    ForbiddenCall,
     declare,
 )
 from coursecnn.checks._report import as_ints, call_student, fail, not_answered, passed
+from coursecnn.models.provenance import made_by_course
 
 __all__ = [
     "check_mlp_param_count",
@@ -123,6 +125,13 @@ def check_lenet5(model: Any) -> None:
             "an nn.Module (your LeNet-5)",
             type(model).__name__,
             "wrap the layers in nn.Sequential(...)",
+        )
+    made = made_by_course(model)
+    if made is not None:
+        raise ForbiddenCall(
+            f"\n[{check}] not yet right.\n  This exercise asks you to build LeNet-5 layer by "
+            f"layer yourself; your model (or a part of it) was made by {made}.\n"
+            "  Write nn.Sequential(nn.Conv2d(...), nn.Tanh(), ...) from torch's layers."
         )
     x = torch.zeros(2, 1, 28, 28)
     was_training = model.training

@@ -34,6 +34,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ._util import activation_layer, check_choice, check_positive, conv_out, scaled
+from .provenance import course_model
 
 #: LeNet-5's C3 table (1998, Table I): which S2 maps each of the 16 C3 maps reads.
 LENET5_C3_TABLE: tuple[tuple[int, ...], ...] = (
@@ -142,6 +143,7 @@ def _check(connections: str, pool: str, width: float) -> None:
         raise ValueError(f"width: the paper's connection table needs width=1.0, got {width}")
 
 
+@course_model
 def lenet1(
     num_classes: int = 10,
     in_channels: int = 1,
@@ -178,6 +180,7 @@ def lenet1(
     )
 
 
+@course_model
 def lenet5(
     num_classes: int = 10,
     in_channels: int = 1,
