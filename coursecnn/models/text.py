@@ -85,7 +85,10 @@ class TextCNN(nn.Module):
             raise ValueError(f"ids: expected a 2-D tensor (N, L), got shape {tuple(ids.shape)}")
         x = self.embedding(ids)  # (N, L, embed_dim)
         if self.padding_idx is None:
-            return [relu(conv(x.transpose(1, 2))) for conv, relu in zip(self.convs, self.relus, strict=True)]
+            return [
+                relu(conv(x.transpose(1, 2)))
+                for conv, relu in zip(self.convs, self.relus, strict=True)
+            ]
         tokens = (ids != self.padding_idx).unsqueeze(1)  # (N, 1, L)
         x = x.transpose(1, 2) * tokens  # (N, embed_dim, L); padding is the zero vector
         out = []
