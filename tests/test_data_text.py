@@ -489,3 +489,18 @@ def test_the_real_checksum_and_urls_are_recorded():
     assert all(u.endswith("/rt-polaritydata.tar.gz") for u in polarity.POLARITY_URLS)
     readme = (ROOT / "data" / "README.md").read_text()
     assert polarity.POLARITY_SHA256 in readme and "rt-polaritydata.tar.gz" in readme
+
+
+def test_tweet_tokenize_decodes_entities_and_keeps_emoticons_whole():
+    from coursecnn.data.text import tweet_tokenize
+
+    assert tweet_tokenize("so sad :( &amp; tired") == ["so", "sad", ":(", "&", "tired"]
+    assert tweet_tokenize(":-) fun, <3 :D!") == [":-)", "fun", ",", "<3", ":D", "!"]
+    # inside a word or a link, a colon is punctuation as before
+    assert tweet_tokenize("see http://x.co") == tokenize("see http://x.co")
+    assert tweet_tokenize("no emoticon here.") == tokenize("no emoticon here.")
+
+
+def test_characters_lower_cases_turkish_dotted_capital_i_to_one_letter():
+    assert characters("İlker") == ["i", "l", "k", "e", "r"]
+    assert all(len(c) == 1 and c != "\u0307" for c in characters("İSTANBUL İzmir"))

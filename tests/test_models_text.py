@@ -202,3 +202,24 @@ def test_summary_traces_the_receptive_field_through_the_padding_mask():
     convs = [r for r in rows.rows if r.name.startswith("convs.")]
     assert [r.rf for r in convs] == [3, 4, 5]
     assert [r.output_shape for r in convs] == [(1, 4, 14), (1, 4, 15), (1, 4, 16)]  # L + w - 1
+
+
+def test_text_cnn_relus_are_modules_that_never_count_padding_as_firing():
+    from coursecnn.train import health_report
+
+    torch.manual_seed(0)
+    model = text_cnn(50, embed_dim=8, filters=4, padding_idx=0).eval()
+    with torch.no_grad():
+        for conv in model.convs:
+            conv.weight.zero_()
+            conv.bias.fill_(-1.0)  # every real window below 0: every filter dead
+        model.convs[0].bias[0] = 1.0  # filter 0 of width 3 fires everywhere
+    ids = torch.tensor([[3, 4, 0, 0, 0, 0], [5, 0, 0, 0, 0, 0]])
+    loader = [(ids, torch.tensor([0, 1]))]
+    report = health_report(model, loader, gradients=False)
+    assert [d.name for d in report.dead] == ["relus.0", "relus.1", "relus.2"]
+    assert [d.dead for d in report.dead] == [3, 4, 4]
+    # the logits are those of max over the windows that hold a token
+    pooled = torch.cat([h.amax(dim=2) for h in model.features(ids)], dim=1).clamp_min(0)
+    assert torch.equal(pooled[:, 0], torch.ones(2))
+    assert torch.equal(pooled[:, 1:], torch.zeros(2, 11))

@@ -70,6 +70,8 @@ class TextCNN(nn.Module):
         self.convs = nn.ModuleList(
             nn.Conv1d(embed_dim, filters, w, padding=w - 1 if pad else 0) for w in widths
         )
+        # one ReLU module per width, so that health_report can watch each width's filters
+        self.relus = nn.ModuleList(nn.ReLU() for _ in widths)
         self.dropout = nn.Dropout(dropout)
         self.fc = nn.Linear(filters * len(widths), num_classes)
 
@@ -83,15 +85,20 @@ class TextCNN(nn.Module):
             raise ValueError(f"ids: expected a 2-D tensor (N, L), got shape {tuple(ids.shape)}")
         x = self.embedding(ids)  # (N, L, embed_dim)
         if self.padding_idx is None:
-            return [F.relu(conv(x.transpose(1, 2))) for conv in self.convs]
+            return [
+                relu(conv(x.transpose(1, 2)))
+                for conv, relu in zip(self.convs, self.relus, strict=True)
+            ]
         tokens = (ids != self.padding_idx).unsqueeze(1)  # (N, 1, L)
         x = x.transpose(1, 2) * tokens  # (N, embed_dim, L); padding is the zero vector
         out = []
-        for conv in self.convs:
+        for conv, relu in zip(self.convs, self.relus, strict=True):
             w = conv.kernel_size[0]
-            h = F.relu(conv(x))  # (N, F, L + w - 1)
             ones = torch.ones(1, 1, w, device=ids.device)
             has_token = F.conv1d(tokens.float(), ones, padding=w - 1) > 0  # (N, 1, L + w - 1)
+            # padding-only windows are 0 after the ReLU (so that they never count as firing),
+            # then -inf, so that max over time never picks them
+            h = relu(conv(x).masked_fill(~has_token, float("-inf")))  # (N, F, L + w - 1)
             out.append(h.masked_fill(~has_token, float("-inf")))
         return out
 

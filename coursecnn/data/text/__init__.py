@@ -15,6 +15,7 @@ downloaded, on request.
     names(split="train")              (names, labels): names of 12 languages from Faker,
                                       balanced; labels index NAME_LANGUAGES
     tokenize(text), characters(text)  word tokens (lower-cased), or characters
+    tweet_tokenize(text)              tokenize, with HTML entities decoded and emoticons whole
     Vocabulary.build(token_lists, min_count=1)
                                       ids: 0 padding, 1 unknown, then tokens by training count
     pad_batch(id_lists), text_loader(texts, labels, vocab, batch_size=50, shuffle=...)
@@ -52,6 +53,7 @@ from coursecnn.data.text.vocab import (
     pad_batch,
     text_loader,
     tokenize,
+    tweet_tokenize,
 )
 
 
@@ -106,5 +108,6 @@ __all__ = [
     "polarity_sentences",
     "text_loader",
     "tokenize",
+    "tweet_tokenize",
     "tweets",
 ]

@@ -15,6 +15,7 @@ unknown to the model, as it would be for a new sentence.
 
 from __future__ import annotations
 
+import html
 import re
 import unicodedata
 from collections import Counter
@@ -46,11 +47,37 @@ def tokenize(text: str) -> list[str]:
     return _TOKEN.findall(text)
 
 
-def characters(text: str) -> list[str]:
-    """The characters of ``text``, lower-cased (NFC): the tokens of a character-level model."""
+# An emoticon standing alone (between spaces, or before punctuation): :) :-( ;D :P =] :/ <3 ...
+_EMOTICON = re.compile(r"(?<!\S)(?:[:;=][-o*']?[()\[\]dDpP/\\|3]|<3)(?=\s|$|[.,!?])")
+
+
+def tweet_tokenize(text: str) -> list[str]:
+    """``tokenize`` for tweets: HTML entities decoded (``&amp;`` is ``&``), emoticons kept whole.
+
+    ``tweet_tokenize("so sad :( &amp; tired")`` -> ``['so', 'sad', ':(', '&', 'tired']``, where
+    ``tokenize`` gives ``':', '('`` and ``'&', 'amp', ';'``.
+    """
     if not isinstance(text, str):
         raise ValueError(f"text: expected a str, got {type(text).__name__}")
-    return list(unicodedata.normalize("NFC", text.lower()))
+    text = html.unescape(text)
+    tokens: list[str] = []
+    start = 0
+    for m in _EMOTICON.finditer(text):
+        tokens += tokenize(text[start : m.start()])
+        tokens.append(m.group())
+        start = m.end()
+    return tokens + tokenize(text[start:])
+
+
+def characters(text: str) -> list[str]:
+    """The characters of ``text``, lower-cased (NFC): the tokens of a character-level model.
+
+    Turkish dotted capital I lower-cases to ``i`` (Python's ``"İ".lower()`` is ``i`` plus a
+    combining dot above, two characters).
+    """
+    if not isinstance(text, str):
+        raise ValueError(f"text: expected a str, got {type(text).__name__}")
+    return list(unicodedata.normalize("NFC", text.replace("\u0130", "i").lower()))
 
 
 class Vocabulary:
