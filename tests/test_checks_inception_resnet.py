@@ -19,6 +19,7 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 WRONG = Path(__file__).parent / "wrong_solutions" / "07_inception_resnet.json"
 TARGETS = {
+    "ex_batch_norm_forward": (checks.check_batch_norm_forward, "batch_norm_forward"),
     "ex_inception_params": (checks.check_inception_params, "inception_params"),
     "ex_factorised_conv": (checks.check_factorised_conv, "factorised_conv"),
     "ex_residual_block": (checks.check_residual_block, "ResidualBlock"),
@@ -39,6 +40,21 @@ def inception_params(c, n1, r3, n3, r5, n5, pp, naive=False):
         + conv(r5, n5, 5)
         + conv(c, pp, 1)
     )
+
+
+def batch_norm_forward(x, gamma, beta, running_mean, running_var, training, momentum=0.1, eps=1e-5):
+    shape = (1, -1, 1, 1)  # one value per channel, broadcast over (N, C, H, W)
+    if training:
+        mu = x.mean(dim=(0, 2, 3))
+        var = x.var(dim=(0, 2, 3), unbiased=False)  # biased: divide by N*H*W
+        n = x.numel() // x.shape[1]
+        new_mean = (1 - momentum) * running_mean + momentum * mu
+        new_var = (1 - momentum) * running_var + momentum * var * n / (n - 1)  # unbiased
+    else:
+        mu, var = running_mean, running_var
+        new_mean, new_var = running_mean.clone(), running_var.clone()
+    y = gamma.view(shape) * (x - mu.view(shape)) / torch.sqrt(var.view(shape) + eps)
+    return y + beta.view(shape), new_mean, new_var
 
 
 def factorised_conv(c_in, c_out, k):
@@ -71,13 +87,14 @@ class ResidualBlock(nn.Module):
 
 
 def test_right_answers_pass(capsys):
+    checks.check_batch_norm_forward(batch_norm_forward)
     checks.check_inception_params(inception_params)
     checks.check_factorised_conv(factorised_conv)
     checks.check_residual_block(ResidualBlock)
     checks.check_residual_block(BasicBlock)  # the zoo's block equals torchvision's
     out = capsys.readouterr().out
     assert "163,696 parameters in inception (3a), 387,296" in out
-    assert out.count("passed") == 4
+    assert out.count("passed") == 5
 
 
 def test_inception_reference_is_the_module_itself():
@@ -99,6 +116,7 @@ class UnfinishedBlock(nn.Module):
 @pytest.mark.parametrize(
     "check, func",
     [
+        (checks.check_batch_norm_forward, unfinished),
         (checks.check_inception_params, unfinished),
         (checks.check_factorised_conv, unfinished),
         (checks.check_residual_block, UnfinishedBlock),
@@ -133,6 +151,12 @@ def _wrong(name):
 @pytest.mark.parametrize(
     "name, message",
     [
+        ("batch norm normalising with the unbiased variance", "biased variance"),
+        ("batch norm updating the running variance with the biased variance", "unbiased batch"),
+        ("batch norm with the batch statistics in eval mode too", "running statistics, not"),
+        ("batch norm with the momentum on the old running value", "momentum weighs the batch"),
+        ("batch norm per image instead of per channel", "not per image"),
+        ("batch norm updating the running statistics in place", "in place"),
         ("Inception count without the biases", "biases are missing"),
         ("Inception count with the 3x3 and 5x5 on all input maps (reductions ignored)", "reduced"),
         ("Inception count with the 5x5 counted as a 3x3", "25 weights"),
@@ -156,7 +180,9 @@ def _wrong(name):
 )
 def test_failures_name_the_mistake(name, message):
     check, _ = TARGETS[
-        "ex_inception_params"
+        "ex_batch_norm_forward"
+        if name.startswith("batch norm")
+        else "ex_inception_params"
         if name.startswith("Inception")
         else "ex_factorised_conv"
         if name.startswith("factorised")

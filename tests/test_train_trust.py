@@ -202,3 +202,22 @@ def test_digest_is_insensitive_to_nothing_but_the_data():
     b = fit(_net(), TensorLoader(x, y, 32), epochs=1, device="cpu", progress=False).data_digest
     assert a != b  # other batch boundaries
     assert np.all(np.isfinite(x.numpy()))
+
+
+def test_loader_digest_matches_fit_and_sees_through_augmentation():
+    from coursecnn.data.augment import AugmentedDataset
+    from coursecnn.train import loader_digest
+
+    x, y = _data(40)
+    pix = (x - x.min()) / (x.max() - x.min())  # pixels in [0, 1]
+    data = AugmentedDataset(pix, y, lambda img: img.flip(-1))  # mirrored: the same pixel sum
+    batches = data_loader(data, batch_size=8, shuffle=True, seed=3)
+    clean = data_loader(AugmentedDataset(pix, y), batch_size=8, shuffle=True, seed=5)
+    h = fit(nn.Sequential(nn.Flatten(), nn.Linear(64, 2)), clean, epochs=2, seed=1, progress=False)
+    assert loader_digest(clean, 2, seed=1) == h.data_digest
+    assert loader_digest(batches, 2, seed=1) != h.data_digest  # mirrored images
+    data.transform = None
+    assert loader_digest(batches, 2, seed=1) == h.data_digest  # the same images, same order
+    assert loader_digest(batches, 2, seed=2) != h.data_digest
+    with pytest.raises(ValueError, match="epochs"):
+        loader_digest(batches, 0)

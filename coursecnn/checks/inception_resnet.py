@@ -2,7 +2,8 @@
 
 References are torch's own layers: parameter counts come from ``parameters()`` of real
 :class:`~coursecnn.models.Inception` modules, the factorised convolution is compared with
-``torch.nn.functional.conv2d``, and the residual block with torchvision's ``BasicBlock`` (its
+``torch.nn.functional.conv2d``, batch norm by hand with ``nn.BatchNorm2d`` in both modes (its
+output and its updated running statistics), and the residual block with torchvision's ``BasicBlock`` (its
 weights loaded into the student's block) on random inputs, in train and in eval mode, forward
 and backward. Each check also computes what the classic mistakes give (biases forgotten, no 1x1
 reductions, ReLU before the addition, stride on the wrong convolution, ...) so that a failure can
@@ -27,6 +28,7 @@ from coursecnn.checks._guard import (
 from coursecnn.checks._report import CheckFailed, as_ints, call_student, fail, passed
 
 __all__ = [
+    "check_batch_norm_forward",
     "check_inception_params",
     "check_factorised_conv",
     "check_residual_block",
@@ -507,6 +509,131 @@ def check_residual_block(cls: Any) -> None:
     )
 
 
+# ------------------------------------------------------------------------- batch norm by hand
+#: (N, C, H, W, momentum, eps): batch, channels and sides all different; a second momentum
+BN_CASES = [(4, 3, 5, 6, 0.1, 1e-5), (2, 5, 3, 2, 0.3, 1e-3), (6, 1, 1, 1, 0.1, 1e-5)]
+
+
+def _bn_reference(x, gamma, beta, rm, rv, training, momentum, eps):
+    bn = nn.BatchNorm2d(x.shape[1], eps=eps, momentum=momentum).double()
+    with torch.no_grad():
+        bn.weight.copy_(gamma)
+        bn.bias.copy_(beta)
+        bn.running_mean.copy_(rm)
+        bn.running_var.copy_(rv)
+    bn.train(training)
+    with torch.no_grad():
+        y = bn(x)
+    return y, bn.running_mean.clone(), bn.running_var.clone()
+
+
+def _bn_mistakes(x, gamma, beta, rm, rv, training, momentum, eps) -> list[tuple[tuple, str]]:
+    """What the classic mistakes return, each with its name."""
+    axes = (0, 2, 3)
+    mu, var = x.mean(axes), x.var(axes, unbiased=False)
+    var_u = x.var(axes, unbiased=True) if x[:, 0].numel() > 1 else var
+
+    def norm(m, v, e=eps):
+        shape = (1, -1, 1, 1)
+        return gamma.view(shape) * (x - m.view(shape)) / torch.sqrt(v.view(shape) + e) + beta.view(
+            shape
+        )
+
+    def upd(m, v, mom=momentum):
+        return (1 - mom) * rm + mom * m, (1 - mom) * rv + mom * v
+
+    if not training:
+        return [
+            ((norm(mu, var), rm, rv), "in eval mode, normalise with the running statistics, not "
+             "with the batch's"),
+            ((norm(mu, var), *upd(mu, var_u)), "in eval mode, use the running statistics and leave "
+             "them as they are"),
+            ((norm(rm, rv, 0.0), rm, rv), "add eps to the variance before the square root"),
+        ]  # fmt: skip
+    per_sample_mu = x.mean((1, 2, 3), keepdim=True)
+    per_sample_var = x.var((1, 2, 3), unbiased=False, keepdim=True)
+    layer = gamma.view(1, -1, 1, 1) * (x - per_sample_mu) / torch.sqrt(
+        per_sample_var + eps
+    ) + beta.view(1, -1, 1, 1)
+    return [
+        ((norm(mu, var_u), *upd(mu, var_u)), "normalise with the biased variance (divide by "
+         "N*H*W); only the running variance uses the unbiased one"),
+        ((norm(mu, var), *upd(mu, var)), "update the running variance with the unbiased batch "
+         "variance (N*H*W - 1 in the denominator), as torch does"),
+        ((norm(mu, var), momentum * rm + (1 - momentum) * mu, momentum * rv + (1 - momentum) *
+          var_u), "new running = (1 - momentum) * old + momentum * batch: momentum weighs the "
+         "batch, not the old value"),
+        ((norm(rm, rv), rm, rv), "in train mode, normalise with the batch's own statistics"),
+        ((norm(mu, var), rm, rv), "in train mode, update the running statistics"),
+        ((layer, *upd(mu, var_u)), "the statistics are per channel, over the batch and the "
+         "positions (axes 0, 2, 3), not per image"),
+        ((norm(mu, var, 0.0), *upd(mu, var_u)), "add eps to the variance before the square root"),
+        (((x - mu.view(1, -1, 1, 1)) / torch.sqrt(var.view(1, -1, 1, 1) + eps), *upd(mu, var_u)),
+         "scale by gamma and shift by beta after normalising"),
+    ]  # fmt: skip
+
+
+def _close(a: Any, b: torch.Tensor) -> bool:
+    return (
+        isinstance(a, torch.Tensor)
+        and a.shape == b.shape
+        and torch.allclose(a.double(), b, atol=1e-8, rtol=1e-6)
+    )
+
+
+def check_batch_norm_forward(func: Callable[..., Any]) -> None:
+    """``func(x, gamma, beta, running_mean, running_var, training, momentum=0.1, eps=1e-5)`` ->
+    ``(y, new_running_mean, new_running_var)``, equal to ``nn.BatchNorm2d`` in train and eval mode,
+    with the inputs left as they were."""
+    check = "batch_norm_forward"
+    for seed, (n, c, h, w, momentum, eps) in enumerate(BN_CASES):
+        g = torch.Generator().manual_seed(seed)
+        x = torch.randn(n, c, h, w, generator=g, dtype=torch.float64) * 2 + 1
+        gamma = torch.rand(c, generator=g, dtype=torch.float64) + 0.5
+        beta = torch.randn(c, generator=g, dtype=torch.float64)
+        rm = torch.randn(c, generator=g, dtype=torch.float64)
+        rv = torch.rand(c, generator=g, dtype=torch.float64) + 0.5
+        for training in (True, False):
+            mode = "train mode" if training else "eval mode"
+            case = f"x of shape {(n, c, h, w)}, momentum={momentum}, eps={eps:g}, {mode}"
+            args = [t.clone() for t in (x, gamma, beta, rm, rv)]
+            got = call_student(check, func, *args, training, momentum=momentum, eps=eps)
+            if not all(
+                torch.equal(a, b) for a, b in zip(args, (x, gamma, beta, rm, rv), strict=True)
+            ):
+                fail(check, f"{case}: the inputs left as they were", "a changed input",
+                     "compute new tensors; do not update running_mean or running_var in place")  # fmt: skip
+            if not (isinstance(got, tuple | list) and len(got) == 3):
+                fail(check, f"{case}: a tuple (y, new_running_mean, new_running_var)",
+                     got if not isinstance(got, torch.Tensor) else f"one tensor {tuple(got.shape)}",
+                     "return all three, also in eval mode (the running statistics unchanged)")  # fmt: skip
+            ref = _bn_reference(x, gamma, beta, rm, rv, training, momentum, eps)
+            if all(_close(a, b) for a, b in zip(got, ref, strict=True)):
+                continue
+            names = ("y", "new_running_mean", "new_running_var")
+            wrong = next(
+                k for k, (a, b) in enumerate(zip(got, ref, strict=True)) if not _close(a, b)
+            )
+            mistake = "compare with the formula: y = gamma (x - mu) / sqrt(var + eps) + beta"
+            for candidate, named in _bn_mistakes(x, gamma, beta, rm, rv, training, momentum, eps):
+                if _close(got[wrong], candidate[wrong]):  # the first wrong output, explained
+                    mistake = named
+                    break
+            shown = got[wrong]
+            fail(
+                check,
+                f"{case}: {names[wrong]} equal to nn.BatchNorm2d's, "
+                f"{ref[wrong].flatten()[:3].tolist()} ...",
+                shown.flatten()[:3].tolist() if isinstance(shown, torch.Tensor) else shown,
+                mistake,
+            )
+    passed(
+        check,
+        "equal to nn.BatchNorm2d in train mode (batch statistics, running averages updated with "
+        "the unbiased variance) and in eval mode (running statistics)",
+    )
+
+
 # ------------------------------------------------------------- what each exercise rules out
 declare("inception_params", "the parameter count", forbid=BUILD_MODULE)
 declare(
@@ -526,4 +653,16 @@ declare(
         "torchvision.models.resnet:BasicBlock",
         "torchvision.models.resnet:Bottleneck",
     ],
+)
+declare(
+    "batch_norm_forward",
+    "batch normalisation",
+    forbid=[
+        "torch.nn.functional:batch_norm",
+        "torch:batch_norm",
+        "torch.nn:BatchNorm2d",
+        "torch.nn:BatchNorm1d",
+        "torch.nn.functional:instance_norm",
+    ],
+    changed_hint="compute new tensors; do not update running_mean or running_var in place",
 )

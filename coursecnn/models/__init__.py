@@ -12,6 +12,7 @@ constructor                        family (module)
 ``resnet(depth)``                  ResNet 18-152, plain twin, PReLU (``resnet``)
 ``shared_resnet``                  one residual block shared across depth (``resnet``)
 ``cifar_resnet(depth)``            the paper's CIFAR nets, depth 6n+2, plain twin (``resnet``)
+``PreActBlock``                    pre-activation block; ``zero_init_residual`` (``resnet``)
 ``dogs_vs_cats``                   the seed's Keras model (``dogs_vs_cats``)
 ``conv_autoencoder``               convolutional autoencoder (``autoencoder``)
 ``segnet``                         encoder-decoder for per-pixel labels, unpooling (``segnet``)
@@ -38,10 +39,12 @@ from .resnet import (
     BasicBlock,
     Bottleneck,
     PadShortcut,
+    PreActBlock,
     SharedResNet,
     cifar_resnet,
     resnet,
     shared_resnet,
+    zero_init_residual,
 )
 from .segnet import SegNet, segnet
 from .summary import LayerRow, ModelSummary, summary
@@ -59,6 +62,7 @@ __all__ = [
     "LayerRow",
     "ModelSummary",
     "PadShortcut",
+    "PreActBlock",
     "ResizeConv2d",
     "SegNet",
     "SharedResNet",
@@ -90,4 +94,5 @@ __all__ = [
     "text_cnn",
     "top_ngrams",
     "vgg",
+    "zero_init_residual",
 ]

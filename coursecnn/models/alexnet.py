@@ -4,7 +4,9 @@ One table, three variants:
 
 - ``"paper"`` (default): conv 96 11x11 stride 4 -> ReLU -> LRN -> max-pool 3x3 stride 2
   (overlapping) -> conv 256 5x5 -> ReLU -> LRN -> pool -> conv 384, 384, 256 3x3 -> pool ->
-  FC 4096, 4096, 1000 with dropout 0.5 before the first two. 62,378,344 parameters.
+  FC 4096, 4096, 1000 with dropout 0.5 before the first two (torchvision's placement: it drops
+  the flattened conv features and fc6's outputs; the paper drops the outputs of fc6 and fc7).
+  62,378,344 parameters.
   The paper's two-GPU split (grouped conv2, conv4, conv5) is merged into one tower.
 - ``"seed"``: the course seed's figure (Prince 2023, fig. 10.16), whose last 13x13x256 map is
   flattened without the final pooling: 43,264 = 256*13*13 inputs to FC-4096, so that layer has

@@ -7,13 +7,17 @@ The :class:`Inception` module concatenates four branches along the channels:
   grows module after module;
 - with dimension reductions (fig. 2b, the default): 1x1 "reduce" convolutions before the 3x3
   and the 5x5, and a 1x1 "pool projection" after the pool;
-- ``batch_norm=True``: Inception v2 / BN-Inception (Ioffe and Szegedy 2015), every conv is
-  conv (no bias) -> batch norm -> ReLU;
-- ``factorised=True``: Inception v3 style (Szegedy et al. 2016), the 5x5 as two stacked 3x3
-  (same 5x5 receptive field, 18/25 of the weights).
+- ``batch_norm=True``: the seed's "Inception v2 = v1 + batch norm", every conv is conv (no
+  bias) -> batch norm -> ReLU;
+- ``factorised=True``: the seed's "Inception v3", the 5x5 as two stacked 3x3 (same 5x5 receptive
+  field, 18/25 of the weights when the width is kept).
 
 ``googlenet(version=1|2|3)`` builds the network of Table 1 from those modules (version 2 adds
-batch norm, 3 also factorises). ``variant="torchvision"`` is ``torchvision.models.googlenet``
+batch norm, 3 also factorises): the seed's simplifications, not the papers' networks. Ioffe and
+Szegedy's BN-Inception (2015) also replaced every 5x5 by two 3x3, added a third 28x28 module,
+mixed average and max pooling, used stride-2 modules between stages and dropped dropout and LRN
+(13.6 million parameters); Szegedy et al.'s Inception-v3 (2016) adds 1xn/nx1 factorisations,
+grid-size reduction modules, label smoothing, RMSProp and a batch-normalised auxiliary head. ``variant="torchvision"`` is ``torchvision.models.googlenet``
 (``aux_logits=False``): batch norm, no LRN, and - a known quirk kept for its weights - a 3x3
 where the paper has the 5x5; 6,624,904 parameters. The paper's two auxiliary classifiers (used
 in training only) are not built.
@@ -130,7 +134,8 @@ def googlenet(
 ) -> nn.Sequential:
     """GoogLeNet (Table 1); x: (N, in_channels, 224, 224) -> logits (N, num_classes).
 
-    ``version``: 1 (the paper), 2 (batch norm), 3 (batch norm and 5x5 as two 3x3).
+    ``version``: 1 (the paper), 2 (the seed's v2: batch norm), 3 (the seed's v3: batch norm and
+    5x5 as two 3x3); see the module docstring for what the papers' v2 and v3 change besides.
     ``variant="torchvision"`` matches torchvision's parameter count (see the module docstring).
     Dropout defaults to the paper's 0.4 (torchvision's 0.2). Any input size works (global
     average pooling); the paper's is 224. Parameters: 6,998,552 (version 1), 7,005,832 (2),

@@ -14,6 +14,12 @@ the same parameter counts: 11,689,512 / 21,797,672 / 25,557,032 / 44,549,160 / 6
   parameter per channel per activation.
 - Course size: ``small_input=True`` swaps the 7x7 stride-2 stem and its max-pool for one 3x3
   conv (for 28x28 and 32x32 images); ``width`` scales every stage.
+- :class:`PreActBlock`: the pre-activation block of He et al. (2016b, "Identity mappings in
+  deep residual networks"): BN -> act -> conv -> BN -> act -> conv, plus the shortcut, and
+  nothing after the addition, so that the identity path is clean, forward and backward.
+- :func:`zero_init_residual`: set the last BN's gamma of every residual block to 0 (torchvision's
+  ``zero_init_residual``), so that each block starts as ``act(x)`` (post-activation) or exactly
+  ``x`` (:class:`PreActBlock`, whose last layer is a convolution: it zeroes that instead).
 - :func:`shared_resnet`: one residual block applied ``steps`` times, ``x <- x + F(x)``, the same
   weights at every step: a recurrent net unrolled in depth (Liao and Poggio 2016).
 - :func:`cifar_resnet`: the paper's CIFAR-10 nets (section 4.2), depth 6n+2: a 3x3 stem, three
@@ -95,6 +101,41 @@ class BasicBlock(nn.Module):
         return self.act2(out)
 
 
+class PreActBlock(nn.Module):
+    """He et al. (2016b): BN -> act -> 3x3 conv (stride) -> BN -> act -> 3x3 conv, plus the
+    shortcut; no BN and no activation after the addition: ``y = x + F(x)``.
+
+    x: (N, in_channels, H, W) -> (N, channels, H / stride, W / stride). Where the shape changes
+    the shortcut is a 1x1 projection (no BN: the next block's BN follows) of the pre-activated
+    input, as in the paper's code; otherwise the identity on ``x`` itself.
+    """
+
+    expansion = 1
+
+    def __init__(self, in_channels: int, channels: int, stride: int = 1, activation: str = "relu"):
+        super().__init__()
+        self.bn1 = nn.BatchNorm2d(in_channels)
+        self.act1 = _act(activation, in_channels)
+        self.conv1 = nn.Conv2d(in_channels, channels, 3, stride, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(channels)
+        self.act2 = _act(activation, channels)
+        self.conv2 = nn.Conv2d(channels, channels, 3, 1, 1, bias=False)
+        project = stride != 1 or in_channels != channels
+        self.shortcut = (
+            nn.Conv2d(in_channels, channels, 1, stride, bias=False) if project else nn.Identity()
+        )
+
+    def residual(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv2(self.act2(self.bn2(self.conv1(self.act1(self.bn1(x))))))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if isinstance(self.shortcut, nn.Identity):
+            return x + self.residual(x)
+        pre = self.act1(self.bn1(x))
+        out = self.conv2(self.act2(self.bn2(self.conv1(pre))))
+        return out + self.shortcut(pre)
+
+
 class Bottleneck(nn.Module):
     """1x1 conv (reduce) -> 3x3 conv (stride) -> 1x1 conv (expand x4), BN after each, plus the
     shortcut, -> act. x: (N, in_channels, H, W) -> (N, 4 * channels, H / stride, W / stride).
@@ -133,6 +174,25 @@ class Bottleneck(nn.Module):
         if self.shortcut is not None:
             out = out + self.shortcut(x)
         return self.act3(out)
+
+
+def zero_init_residual(model: nn.Module) -> nn.Module:
+    """Make every residual block of ``model`` start as "do nothing" to its residual: F = 0.
+
+    :class:`BasicBlock` and :class:`Bottleneck` get their last BN's gamma set to 0 (torchvision's
+    ``zero_init_residual=True``, Goyal et al. 2017): the block then computes ``act(x)``, not
+    ``x``, since the activation follows the addition. :class:`PreActBlock` ends in a convolution,
+    whose weights are set to 0: the block is then exactly ``x``. Returns ``model``.
+    """
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, BasicBlock):
+                m.bn2.weight.zero_()
+            elif isinstance(m, Bottleneck):
+                m.bn3.weight.zero_()
+            elif isinstance(m, PreActBlock):
+                m.conv2.weight.zero_()
+    return model
 
 
 def _shortcut(

@@ -10,6 +10,7 @@ few_labels, linear_probe, principal_components     few labels; logistic regressi
 save_checkpoint / load_checkpoint                   atomic save, weights_only load
 health_report(model, loader)                        dead ReLU channels, vanishing gradients
 reseed_loader(loader, seed)                         restart a loader's shuffle (fit does it)
+loader_digest(loader, epochs, seed)                 the batches' fingerprint, without training
 seed_everything(seed), limit_threads()              reproducible, polite runs
 profile_settings(quick=..., full=...)               the setting for the active profile
 """
@@ -31,7 +32,7 @@ from coursecnn.train.metrics import (
 )
 from coursecnn.train.probe import ProbeResult, few_labels, linear_probe, principal_components
 from coursecnn.train.progress import LivePlot, progress_bar, static_output
-from coursecnn.train.reseed import BatchDigest, reseed_loader
+from coursecnn.train.reseed import BatchDigest, loader_digest, reseed_loader
 from coursecnn.train.seed import available_cpus, limit_threads, seed_everything
 from coursecnn.train.tensor_loader import TensorLoader
 
@@ -65,6 +66,7 @@ __all__ = [
     "principal_components",
     "profile_settings",
     "progress_bar",
+    "loader_digest",
     "reseed_loader",
     "save_checkpoint",
     "seed_everything",
