@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import random
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,6 +20,8 @@ import coursecnn.ops as ops
 from coursecnn.checks._audit import snapshot
 from coursecnn.checks._guard import RULES, ForbiddenCall, Rules, declare, guard
 from coursecnn.checks._report import CheckFailed, call_student
+from coursecnn.checks.rules import exercise_rules, rules_for
+from coursecnn.grading import notebook as nbm
 from coursecnn.models import BasicBlock
 from coursecnn.ops import conv2d as conv2d_alias  # bound before any check runs
 
@@ -228,3 +231,23 @@ def test_unpooling_that_edits_its_indices_in_place_fails():
 
     with pytest.raises(CheckFailed, match="changed in place"):
         autoencoders.check_max_unpool(in_place)
+
+
+NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("[0-9]*.ipynb"))
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_each_exercise_text_states_what_its_check_rules_out(path):
+    """The exercise's text and its check's declared rules say the same thing
+    (``python scripts/rules_text.py`` writes the sentence)."""
+    nb = nbm.read(path)
+    for md, sentence in exercise_rules(nb):
+        if sentence:
+            assert sentence in nb.cells[md].source, (path.name, md, sentence)
+
+
+def test_every_graded_check_has_declared_rules():
+    for path in NOTEBOOKS:
+        for cell in nbm.read(path).cells:
+            if nbm.is_graded(cell):
+                assert rules_for(nbm.grade_id(cell)) is not None, (path.name, nbm.grade_id(cell))

@@ -147,6 +147,46 @@ BUILD_MODULE = ("torch.nn:Module.__init__",)
 #: Every torch function ("without running torch").
 ANY_TORCH = "torch:*"
 
+_GROUPS = (
+    (SCIPY_CONV, "scipy's and NumPy's convolution and correlation functions"),
+    (
+        tuple(n for n in SCIPY_CONV if not n.startswith("scipy.signal")),
+        "scipy.ndimage's and NumPy's convolution and correlation functions",
+    ),
+    (TORCH_CONV, "torch's convolutions (`F.conv2d`, `nn.Conv2d`, ...)"),
+    (TORCH_POOL, "torch's pooling (`F.max_pool2d`, `nn.MaxPool2d`, ...)"),
+    (AUTOGRAD, "autograd (`.backward()`, `torch.autograd.grad`, `torch.func`)"),
+    (BUILD_MODULE, "building any torch module (`nn.Conv2d` on the meta device included)"),
+    ((ANY_TORCH,), "every torch function"),
+)
+
+
+def _short(name: str) -> str:
+    module, _, qualname = name.partition(":")
+    module = {"torch.nn.functional": "F", "torch.nn": "nn"}.get(module, module)
+    return f"`{module}.{qualname}`" if qualname else f"`{module}`"
+
+
+def describe(rules: Rules) -> str:
+    """The sentence an exercise's text carries: what its check rules out, as the rules say."""
+    parts: list[str] = []
+    if rules.package:
+        text = "the course's own reference code (`coursecnn.ops`, `.models`, `.train`, ...)"
+        if rules.allow:
+            text += ", except " + ", ".join(_short(a) for a in rules.allow)
+        parts.append(text)
+    rest = list(rules.forbid)
+    for group, phrase in _GROUPS:
+        if group and all(g in rest for g in group):
+            parts.append(phrase)
+            rest = [r for r in rest if r not in group]
+    parts += [_short(r) for r in rest]
+    parts += [f"deriving from {_short(c)}" for c in rules.subclass]
+    if not parts:
+        return ""
+    return "*Ruled out here, and the check enforces it:* " + "; ".join(parts) + "."
+
+
 #: ``{check name: Rules}``: every checker module declares its exercises' rules here.
 RULES: dict[str, Rules] = {}
 
@@ -245,24 +285,32 @@ def _trampoline(key: int, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     return original(*args, **kwargs)
 
 
+_SENTINEL = -918_273_645  # stands for the key in the compiled template
+_TEMPLATES: dict[int, types.CodeType] = {}
+
+
 def _trampoline_code(key: int, nfree: int) -> types.CodeType:
     """A function body that hands its call to ``_trampoline(key, ...)``, with ``nfree`` free
-    variables (a function's ``__code__`` can only be swapped for one with as many)."""
-    names = [f"_free{i}" for i in range(nfree)]
-    lines = [f"def _outer({', '.join(names)}):", "    def _guarded(*args, **kwargs):"]
-    if names:  # never true: only makes the names free variables of _guarded
-        lines.append(f"        if args is None: ({', '.join(names)},)")
-    lines += [
-        "        return __import__('coursecnn.checks._guard', fromlist=['_'])"
-        f"._trampoline({key}, args, kwargs)",
-        "    return _guarded",
-    ]
-    src = "\n".join(lines) + "\n"
-    namespace: dict[str, Any] = {}
-    exec(compile(src, _GUARD_FILE, "exec"), namespace)
-    outer = namespace["_outer"]
-    inner = next(c for c in outer.__code__.co_consts if isinstance(c, types.CodeType))
-    return inner
+    variables (a function's ``__code__`` can only be swapped for one with as many). Compiled
+    once per ``nfree``; each key is put in with ``code.replace``."""
+    template = _TEMPLATES.get(nfree)
+    if template is None:
+        names = [f"_free{i}" for i in range(nfree)]
+        lines = [f"def _outer({', '.join(names)}):", "    def _guarded(*args, **kwargs):"]
+        if names:  # never true: only makes the names free variables of _guarded
+            lines.append(f"        if args is None: ({', '.join(names)},)")
+        lines += [
+            "        return __import__('coursecnn.checks._guard', fromlist=['_'])"
+            f"._trampoline({_SENTINEL}, args, kwargs)",
+            "    return _guarded",
+        ]
+        namespace: dict[str, Any] = {}
+        exec(compile("\n".join(lines) + "\n", _GUARD_FILE, "exec"), namespace)
+        outer = namespace["_outer"]
+        template = next(c for c in outer.__code__.co_consts if isinstance(c, types.CodeType))
+        _TEMPLATES[nfree] = template
+    consts = tuple(key if c == _SENTINEL else c for c in template.co_consts)
+    return template.replace(co_consts=consts)
 
 
 @dataclass
@@ -337,6 +385,34 @@ def _torch_mode(forbidden: dict[int, str], any_torch: bool = False) -> Any:
     return _Forbid()
 
 
+_TARGETS: dict[tuple[Rules, int], tuple[list[tuple[types.FunctionType, str]], dict[int, str]]]
+_TARGETS = {}
+
+
+def _targets(rules: Rules) -> tuple[list[tuple[types.FunctionType, str]], dict[int, str]]:
+    """The functions to swap and the builtins to watch for ``rules``; cached until another
+    module is imported."""
+    key = (rules, len(sys.modules))
+    if key not in _TARGETS:
+        targets: list[tuple[types.FunctionType, str]] = []
+        builtins_forbidden: dict[int, str] = {}
+        if rules.package:
+            targets += _package_functions(rules.allow)
+        for name in rules.forbid:
+            obj = None if name == ANY_TORCH else resolve(name)
+            if obj is None:
+                continue
+            found = list(_functions_of(obj, name.replace(":", ".")))
+            if found:
+                targets += found
+            else:  # a builtin (torch.conv2d): caught by a torch function mode
+                builtins_forbidden[id(obj)] = name.replace(":", ".")
+        if len(_TARGETS) > 256:
+            _TARGETS.clear()
+        _TARGETS[key] = (targets, builtins_forbidden)
+    return _TARGETS[key]
+
+
 @contextlib.contextmanager
 def guard(check: str, rules: Rules | None = None, *, record: set[str] | None = None):
     """Enforce ``rules`` (default: ``RULES[check]``, else the package default) while the block
@@ -346,23 +422,9 @@ def guard(check: str, rules: Rules | None = None, *, record: set[str] | None = N
         _LIBS = _library_dirs()
     rules = rules or RULES.get(check) or Rules(write="this exercise's answer")
     swaps: list[_Swap] = []
-    builtins_forbidden: dict[int, str] = {}
     try:
-        targets: list[tuple[types.FunctionType, str]] = []
-        if rules.package:
-            targets += _package_functions(rules.allow)
+        targets, builtins_forbidden = _targets(rules)
         any_torch = ANY_TORCH in rules.forbid
-        for name in rules.forbid:
-            if name == ANY_TORCH:
-                continue
-            obj = resolve(name)
-            if obj is None:
-                continue
-            found = list(_functions_of(obj, name.replace(":", ".")))
-            if found:
-                targets += found
-            else:  # a builtin (torch.conv2d): caught by a torch function mode
-                builtins_forbidden[id(obj)] = name.replace(":", ".")
         seen: set[int] = set()
         for func, name in targets:
             if id(func) in seen:

@@ -741,6 +741,8 @@ def check_test_accuracy(model: Any, target: float = 0.97) -> None:
 
 # ------------------------------------------------------------- what each exercise rules out
 declare("mlp_param_count", "the parameter count", forbid=BUILD_MODULE)
+declare("lenet5", "LeNet-5 layer by layer")  # a model the course's factories built is refused
+declare("test_accuracy", "the training", package=False)  # trains the course's lenet5 with fit
 declare("accuracy", "accuracy", forbid=["sklearn.metrics:accuracy_score"])
 declare(
     "train_loop",
