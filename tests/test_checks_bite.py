@@ -2,7 +2,8 @@
 
 For every notebook in ``notebooks/`` with graded check cells:
 
-* the master notebook earns every point (one ``grade`` call for all of them);
+* the master notebook earns every point (one ``grade`` call for all of them, each master cut
+  after its last graded check: nbval runs it whole in the same ``./course test``);
 * its released student version earns none (one ``release``, one ``grade`` call), and in that run
   no cell fails but the graded checks: every other cell that raises is tagged
   ``raises-exception``, so JupyterLab's *Run All* runs a fresh release to its end;
@@ -75,8 +76,19 @@ def _timed_grade(label: str, submitted: Path, master: Path, out: Path) -> list[N
 
 @pytest.fixture(scope="module")
 def master_results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, NotebookResult]:
+    """Each master, cut after its last graded check: the points are all earned by then, and
+    ``./course test`` runs every master whole under nbval anyway (one run serves both)."""
+    cut = tmp_path_factory.mktemp("master-cut")
+    for name in GRADED:
+        nb = nbm.read(NOTEBOOKS / name)
+        last = max(i for i, c in enumerate(nb.cells) if nbm.is_graded(c))
+        nb.cells = nb.cells[: last + 1]
+        nbm.write_atomic(nb, cut / name)
+    for extra in NOTEBOOKS.iterdir():  # data files a notebook may read beside itself
+        if extra.is_file() and extra.suffix != ".ipynb":
+            (cut / extra.name).write_bytes(extra.read_bytes())
     out = tmp_path_factory.mktemp("master-scores")
-    return _by_name(_timed_grade("grade masters", NOTEBOOKS, NOTEBOOKS, out))
+    return _by_name(_timed_grade("grade masters (cut after the last check)", cut, cut, out))
 
 
 @pytest.fixture(scope="module")
