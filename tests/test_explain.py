@@ -675,6 +675,8 @@ def test_activation_maximization_is_seeded_and_each_regulariser_matters():
         (dict(unit=0, clip_pct=100.0), "clip_pct"),
         (dict(unit=0, value_range=(1.0, 0.0)), "value_range"),
         (dict(unit=0, init_std=float("nan")), "init_std"),
+        (dict(unit=0, objective="softmax"), "objective"),
+        (dict(unit=0, layer="0", objective="log_prob"), "objective"),
     ],
 )
 def test_activation_maximization_arguments(kw, name):
@@ -685,6 +687,20 @@ def test_activation_maximization_arguments(kw, name):
         return
     with pytest.raises(ValueError, match=name):
         activation_maximization(model, **kw)
+
+
+def test_activation_maximization_log_prob_climbs_log_softmax():
+    """One step of objective="log_prob" follows the gradient of log softmax, and the ascent
+    makes the class near-certain (Nguyen et al.'s fooling images)."""
+    model = _am_model()
+    x0 = (0.1 * torch.randn((1, 8, 9), generator=torch.Generator().manual_seed(0)))[None]
+    xg = x0.clone().requires_grad_(True)
+    (g,) = torch.autograd.grad(torch.log_softmax(model(xg), 1)[0, 2], xg)
+    one = activation_maximization(model, 2, shape=(1, 8, 9), steps=1, objective="log_prob")
+    torch.testing.assert_close(one[None], x0 + 0.1 * g / g.abs().mean())
+    x = activation_maximization(model, 2, shape=(1, 8, 9), steps=100, objective="log_prob")
+    with torch.no_grad():
+        assert model(x[None]).softmax(1)[0, 2] > 0.99
 
 
 @pytest.mark.parametrize("sigma", [1.0, 2.0, 0.5])

@@ -6,7 +6,8 @@
                                               mean score drop when a window covers a pixel
                                               (Zeiler & Fergus 2013)
     grad_cam(model, x, target, layer)         class activation map (Selvaraju et al. 2017)
-    activation_maximization(model, unit, ...) an input that maximises a class or a channel, with
+    activation_maximization(model, unit, ...) an input that maximises a class (its logit, or its
+                                              log-probability: fooling images) or a channel, with
                                               switchable regularisers (Yosinski et al. 2015);
                                               roughness measures how speckled the result is
     top_patches(model, layer, channel, images, k)

@@ -21,6 +21,11 @@ Yosinski et al.'s order:
 Without any of them the result is typically high-frequency noise that excites the unit
 strongly and looks like nothing: the gradient points wherever the score rises fastest, and
 nothing keeps the input image-like.
+
+For a class, ``objective="log_prob"`` climbs ``log softmax`` of the class instead of its logit:
+the class must then win against the others, not only grow (raising a logit can raise the other
+classes' logits as well). Climbed without regularisers, that gives inputs the network is
+near-certain about and a person sees as noise, Nguyen et al.'s (2015) *fooling images*.
 """
 
 from __future__ import annotations
@@ -44,7 +49,9 @@ from coursecnn.explain._common import (
     untouched,
 )
 
-__all__ = ["activation_maximization", "gaussian_blur", "roughness"]
+__all__ = ["OBJECTIVES", "activation_maximization", "gaussian_blur", "roughness"]
+
+OBJECTIVES = ("score", "log_prob")
 
 
 def gaussian_blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
@@ -104,6 +111,7 @@ def activation_maximization(
     value_range: tuple[float, float] | None = None,
     init_std: float = 0.1,
     seed: int = 0,
+    objective: str = "score",
 ) -> torch.Tensor:
     """An input ``shape`` ``(C, H, W)`` that maximises ``unit`` by regularised gradient ascent.
 
@@ -118,6 +126,8 @@ def activation_maximization(
     [0, 100), ``value_range`` ``(low, high)``; see the module docstring.
     init_std, seed: the start is seeded Gaussian noise of that standard deviation; the jitter
     offsets come from the same generator, so a call is reproducible.
+    objective: for a class (``layer=None``), ``"score"`` climbs its logit, ``"log_prob"`` its
+    log-probability (log softmax), which the class only raises by beating the others.
     The model runs in eval mode and is left as found; returns the input, detached, on the
     model's device.
     """
@@ -147,6 +157,10 @@ def activation_maximization(
     init_std = _number(init_std, "init_std", 0.0)
     if not is_int(seed):
         raise ValueError(f"seed: expected an integer, got {seed!r}")
+    if objective not in OBJECTIVES:
+        raise ValueError(f"objective: expected one of {OBJECTIVES}, got {objective!r}")
+    if objective == "log_prob" and layer is not None:
+        raise ValueError(f"objective: 'log_prob' is for a class (layer=None), got layer={layer!r}")
     module = None if layer is None else resolve_layer(model, layer)[1]
     if not is_int(unit):
         raise ValueError(f"unit: expected an integer (a class or a channel), got {unit!r}")
@@ -174,7 +188,7 @@ def activation_maximization(
                 xs = torch.roll(x, shifts=(dy, dx), dims=(2, 3)).requires_grad_(True)
                 caught.clear()
                 out = model(xs)
-                value = _objective(out, caught, unit, layer)
+                value = _objective(out, caught, unit, layer, objective)
                 (g,) = torch.autograd.grad(value, xs)
                 g = torch.roll(g, shifts=(-dy, -dx), dims=(2, 3))
                 with torch.no_grad():
@@ -194,12 +208,16 @@ def activation_maximization(
     return x[0].detach()
 
 
-def _objective(out: Any, caught: list, unit: int, layer: Any) -> torch.Tensor:
-    """The value to maximise: a class score, or the centre unit of a channel."""
+def _objective(
+    out: Any, caught: list, unit: int, layer: Any, objective: str = "score"
+) -> torch.Tensor:
+    """The value to maximise: a class score (or log-probability), or a channel's centre unit."""
     if layer is None:
         s = scores(out)
         if not 0 <= unit < s.shape[1]:
             raise ValueError(f"unit: expected a class in 0..{s.shape[1] - 1}, got {unit}")
+        if objective == "log_prob":
+            return torch.log_softmax(s, dim=1)[0, unit]
         return s[0, unit]
     if not caught or caught[0] is None:
         raise ValueError(f"layer: {layer!r} is not called in the model's forward pass")
