@@ -159,7 +159,10 @@ def dead_channel_line(
     bad = [d for d in dead if d.share > threshold]
     if not bad:
         return ""
-    parts = ", ".join(f"{d.name} {d.dead} of {d.channels} ({d.share:.0%})" for d in bad)
+    worst = sorted(bad, key=lambda d: -d.share)[:3]
+    parts = ", ".join(f"{d.name} {d.dead} of {d.channels} ({d.share:.0%})" for d in worst)
+    if len(bad) > len(worst):
+        parts += f" and {len(bad) - len(worst)} more layer(s)"
     return (
         f"WARNING: dead ReLU channels (zero on every one of {where}): {parts}. They pass no "
         "signal and get no gradient; a lower learning rate usually avoids them "
