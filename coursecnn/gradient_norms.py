@@ -33,7 +33,7 @@ __all__ = [
     "plain_cnn",
 ]
 
-INITS = ("torch", "he")
+INITS = ("torch", "he", "glorot")
 
 
 def plain_cnn(
@@ -50,8 +50,13 @@ def plain_cnn(
 
     Input ``x: (N, 1, image_size, image_size)``, output logits ``(N, n_classes)``. Every layer but
     the last is followed by ``activation()``. ``init="torch"``: PyTorch's default initialisation
-    (uniform, std ``1/sqrt(3 fan_in)``); ``"he"``: He et al.'s normal, std ``sqrt(2/fan_in)``,
-    scaled for ReLU, and zero biases (``coursecnn.models.init_weights(model, "relu")``).
+    (uniform, std ``1/sqrt(3 fan_in)``) everywhere. The matched initialisations set every hidden
+    conv and linear layer's weights and zero its biases: ``"he"``, He et al.'s (2015) normal with
+    std ``sqrt(2/fan_in)``, for ReLU; ``"glorot"``, Glorot and Bengio's (2010) normal with std
+    ``sqrt(2/(fan_in + fan_out))``, for tanh and sigmoid. With either, the output layer (no
+    activation after it) gets the same Glorot normal, so that runs compared side by side differ
+    only in their hidden layers. ``fan_in = C_in * 3 * 3`` and ``fan_out = C_out * 3 * 3`` for a
+    convolution, ``in_features`` and ``out_features`` for a linear layer.
     """
     if n_conv < 1 or n_fc < 1:
         raise ValueError(f"n_conv, n_fc: expected at least 1 each, got {n_conv}, {n_fc}")
@@ -69,10 +74,15 @@ def plain_cnn(
         n_in = width
     layers.append(nn.Linear(n_in, n_classes))
     model = nn.Sequential(*layers)
-    if init == "he":
-        from coursecnn.models.initialization import init_weights
-
-        init_weights(model, "relu")
+    if init != "torch":
+        weighted = [m for m in model if isinstance(m, nn.Conv2d | nn.Linear)]
+        with torch.no_grad():
+            for m in weighted:
+                if m is weighted[-1] or init == "glorot":
+                    nn.init.xavier_normal_(m.weight)
+                else:
+                    nn.init.kaiming_normal_(m.weight, mode="fan_in", nonlinearity="relu")
+                nn.init.zeros_(m.bias)
     return model
 
 

@@ -168,5 +168,14 @@ def test_mean_local_slopes_and_he_init():
     w = he[2].weight  # fan-in 16 * 3 * 3 = 144
     assert float(w.std()) == pytest.approx((2 / 144) ** 0.5, rel=0.05)
     assert float(he[2].bias.abs().max()) == 0.0
+    torch.manual_seed(3)
+    glorot = plain_cnn(torch.nn.Tanh, channels=16, width=256, init="glorot")
+    assert float(glorot[2].weight.std()) == pytest.approx((2 / (144 + 144)) ** 0.5, rel=0.05)
+    assert float(glorot[12].weight.std()) == pytest.approx((2 / (256 + 256)) ** 0.5, rel=0.05)
+    for model in (he, glorot):  # the output layer: the same Glorot normal whatever the hidden init
+        out = model[-1]
+        fans = out.in_features + out.out_features
+        assert float(out.weight.std()) == pytest.approx((2 / fans) ** 0.5, rel=0.1)
+        assert float(out.bias.abs().max()) == 0.0
     with pytest.raises(ValueError, match="init"):
         plain_cnn(init="xavier")

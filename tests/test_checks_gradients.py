@@ -292,3 +292,59 @@ def test_convnet_loss_shape_errors_are_explained():
     # padding 2 is right for the 5x5 kernel of the first case, not for the 3x3 of the second
     with pytest.raises(CheckFailed, match=r"\(K - 1\) // 2 for any kernel size"):
         cg.check_convnet_loss(lambda p, x, y: convnet_loss(p, x, y, pad=2))
+
+
+def conv_backward_nchw(dout, x, w, stride, padding, crop="right", step="right", batch="all"):
+    """The loop solution of notebook 04's Exercise 1b, with switches for the classic mistakes."""
+    p, (_, _, h, wd), (kh, kw) = padding, x.shape, w.shape[2:]
+    xp = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)))
+    dxp, dw = np.zeros_like(xp), np.zeros_like(w)
+    s = stride if step == "right" else 1
+    for i in range(dout.shape[2]):
+        for j in range(dout.shape[3]):
+            g = dout[:, :, i, j]
+            window = xp[:, :, i * s : i * s + kh, j * s : j * s + kw]
+            if batch == "all":
+                dw += np.einsum("nf,nckl->fckl", g, window)
+            else:  # only the first image
+                dw += np.einsum("f,ckl->fckl", g[0], window[0])
+            dxp[:, :, i * s : i * s + kh, j * s : j * s + kw] += np.einsum("nf,fckl->nckl", g, w)
+    if crop == "right":
+        dx = dxp[:, :, p : p + h, p : p + wd]
+    elif crop == "minus":
+        dx = dxp[:, :, p:-p, p:-p]
+    else:
+        dx = dxp
+    return dx, dw, dout.sum(axis=(0, 2, 3))
+
+
+def test_conv_backward_nchw_passes_and_fails_unfinished(capsys):
+    cg.check_conv_backward_nchw(conv_backward_nchw)
+    assert "passed" in capsys.readouterr().out
+    with pytest.raises(CheckFailed, match="NotImplementedError"):
+        cg.check_conv_backward_nchw(unfinished)
+
+
+@pytest.mark.parametrize(
+    ("wrong", "hint"),
+    [
+        (lambda d, x, w, s, p: conv_backward_nchw(d, x, w, s, p, crop="none"), "cropped off"),
+        (lambda d, x, w, s, p: conv_backward_nchw(d, x, w, s, p, crop="minus"), "cropped off"),
+        (lambda d, x, w, s, p: conv_backward_nchw(d, x, w, s, p, step="one"), "i \\* stride"),
+        (lambda d, x, w, s, p: conv_backward_nchw(d, x, w, s, p, batch="first"), "every image"),
+        (
+            lambda d, x, w, s, p: conv_backward_nchw(d, x, w, s, p)[:2] + (d.sum(),),
+            "one number per",
+        ),
+        (
+            lambda d, x, w, s, p: (
+                conv_backward_nchw(d, x, w, s, p)[:2] + (d.sum(axis=(2, 3)).mean(0),)
+            ),
+            "summed over images",
+        ),
+        (lambda d, x, w, s, p: conv_backward_nchw(d, x, w, s, p)[:2], "tuple"),
+    ],
+)
+def test_conv_backward_nchw_mistakes(wrong, hint):
+    with pytest.raises(CheckFailed, match=hint):
+        cg.check_conv_backward_nchw(wrong)

@@ -151,6 +151,43 @@ def test_test_accuracy_fails_untrained_and_none():
         checks.check_test_accuracy(lenet5())  # a 32x32 LeNet-5 cannot take the digits
 
 
+def _test_digit_loss(model):
+    from coursecnn.data import digits, stats
+
+    mean, std = stats(digits("train")[0])
+    return float(
+        checks._per_image_losses(model, *checks._digit_batches("test", mean, std))[0].mean()
+    )
+
+
+def test_test_accuracy_wants_lenet5_and_its_own_history():
+    from coursecnn.models import lenet1
+    from coursecnn.train import History
+
+    torch.manual_seed(0)
+    with pytest.raises(CheckFailed, match="lenet5\\(input_size=28\\)"):
+        checks.check_test_accuracy(lenet1(), None, target=0.0)  # LeNet-1, any accuracy
+    net = lenet5(input_size=28)
+    with pytest.raises(CheckFailed, match="history5. is still None"):
+        checks.check_test_accuracy(net, None, target=0.0)
+    with pytest.raises(CheckFailed, match="History that coursecnn.train.fit returns"):
+        checks.check_test_accuracy(net, {"val_loss": [1.0]}, target=0.0)
+
+    def history(*val_losses):
+        h = History()
+        for v in val_losses:
+            h.append(train_loss=1.0, train_acc=0.5, val_loss=v, val_acc=0.5, epoch_time=1.0,
+                     images_per_sec=1.0)  # fmt: skip
+        return h
+
+    with pytest.raises(CheckFailed, match="val_loader=val_loader"):
+        checks.check_test_accuracy(net, history(float("nan")), target=0.0)
+    loss = _test_digit_loss(net)
+    with pytest.raises(CheckFailed, match="not the history of this model's run"):
+        checks.check_test_accuracy(net, history(loss * 1.4, loss * 0.7), target=0.0)
+    checks.check_test_accuracy(net, history(loss * 1.4, loss), target=0.0)  # early stopping's best
+
+
 def test_leak_p_value_is_uniform_for_exchangeable_losses_and_tiny_for_memorised_ones():
     rng = np.random.default_rng(0)
     pooled = rng.exponential(0.05, size=1000) * (rng.random(1000) < 0.98) + (

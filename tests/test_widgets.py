@@ -464,3 +464,18 @@ def test_kernel_lab_shows_brightness_kept_on_the_inputs_scale(image):
     lab.cells[4].value = 10.0  # sum 2: the output's own range
     assert lab.scale[:2] == (float(lab.output.min()), float(lab.output.max()))
     assert display_scale(np.ones((3, 3)) / 9, image, np.zeros((0, 0)))[:2] == (lo, hi)
+
+
+def test_kernel_lab_readout_and_scale_use_one_tolerance_for_sums(image):
+    from coursecnn.widgets.kernel_lab import SUM_TOL, describe, display_scale
+
+    typed_box = np.full((3, 3), 0.1111)  # 1/9 typed to four decimals: sums to 0.9999
+    assert abs(typed_box.sum() - 1) < SUM_TOL
+    out = np.zeros((4, 4))
+    assert "sum 1: brightness kept" in describe(
+        typed_box, "custom", "correlation", "zero", 1, 1, out
+    )
+    assert "brightness kept" in display_scale(typed_box, image, out)[3]
+    off = np.full((3, 3), 1 / 9 + 2 * SUM_TOL / 9)  # beyond the tolerance: neither says sum 1
+    assert "sum 1:" not in describe(off, "custom", "correlation", "zero", 1, 1, out)
+    assert "brightness kept" not in display_scale(off, image, out)[3]

@@ -21,11 +21,12 @@ from coursecnn.checks._guard import (
     TORCH_POOL,
     declare,
 )
-from coursecnn.checks._report import call_student, fail, passed
+from coursecnn.checks._report import as_float_array, call_student, fail, passed
 from coursecnn.checks.pooling import _as_array, _fmt, _match, _windows, fail_if_window_shaped
 
 __all__ = [
     "check_conv_backward",
+    "check_conv_backward_nchw",
     "check_avg_pool_backward",
     "check_sigmoid_backward",
     "check_numerical_gradient",
@@ -135,6 +136,113 @@ def check_conv_backward(conv_backward: Callable[..., Any]) -> None:
             )
             fail(name, f"db = {db_ref:.6f}", value, hint)
     passed(name, "dx, dw and db match PyTorch autograd on non-square inputs and asymmetric kernels")
+
+
+# ------------------------------------------------- conv backward: batch, channels, stride, padding
+def _torch_conv_grads_nchw(dout, x, w, stride: int, padding: int):
+    xt = torch.tensor(x, requires_grad=True)
+    wt = torch.tensor(w, requires_grad=True)
+    bt = torch.zeros(w.shape[0], dtype=torch.float64, requires_grad=True)
+    F.conv2d(xt, wt, bt, stride=stride, padding=padding).backward(torch.from_numpy(dout))
+    return xt.grad.numpy(), wt.grad.numpy(), bt.grad.numpy()
+
+
+def _nchw_mistakes(dout, x, w, stride: int, padding: int) -> dict[str, tuple[np.ndarray, ...]]:
+    """What the classic mistakes return: ``{hint: (dx, dw, db)}``."""
+    out = {}
+    if stride > 1:  # every window taken at i, j instead of i * stride, j * stride
+        n, c, h, wd = x.shape
+        xp = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
+        dxp, dw = np.zeros_like(xp), np.zeros_like(w)
+        kh, kw = w.shape[2:]
+        for i in range(dout.shape[2]):
+            for j in range(dout.shape[3]):
+                g = dout[:, :, i, j]
+                dw += np.einsum("nf,nckl->fckl", g, xp[:, :, i : i + kh, j : j + kw])
+                dxp[:, :, i : i + kh, j : j + kw] += np.einsum("nf,fckl->nckl", g, w)
+        out[
+            "output cell (i, j) saw the window starting at (i * stride, j * stride) of the padded "
+            "input, not at (i, j)"
+        ] = (dxp[:, :, padding : padding + h, padding : padding + wd], dw, dout.sum(axis=(0, 2, 3)))
+    return out
+
+
+def check_conv_backward_nchw(conv_backward_nchw: Callable[..., Any]) -> None:
+    """``conv_backward_nchw(dout, x, w, stride, padding) -> (dx, dw, db)`` for a conv layer.
+
+    ``x: (N, C, H, W)``, ``w: (F, C, kh, kw)``, zero padding ``padding`` on every side, then a
+    cross-correlation with step ``stride``; ``dout: (N, F, OH, OW)`` with ``OH = (H + 2 padding -
+    kh) // stride + 1``. References: PyTorch autograd of ``F.conv2d``.
+    """
+    name = "check_conv_backward_nchw"
+    rng = np.random.default_rng(16)
+    cases = [  # (what, x shape, w shape, stride, padding)
+        ("1 image, 1 channel, stride 1, no padding", (1, 1, 5, 6), (1, 1, 2, 3), 1, 0),
+        ("2 images, 3 channels, 4 filters, stride 1, padding 1", (2, 3, 5, 4), (4, 3, 3, 3), 1, 1),
+        ("2 images, 2 channels, 3 filters, stride 2, no padding", (2, 2, 7, 6), (3, 2, 3, 2), 2, 0),
+        (
+            "3 images, 2 channels, 2 filters, stride 2, padding 2 (the last row of the padded "
+            "input falls outside every window)",
+            (3, 2, 6, 7),
+            (2, 2, 3, 3),
+            2,
+            2,
+        ),
+        ("1 image, 1 channel, stride 3, padding 1", (1, 1, 8, 8), (1, 1, 3, 3), 3, 1),
+    ]
+    for case, xs, ws, stride, padding in cases:
+        x, w = rng.normal(size=xs), rng.normal(size=ws)
+        oh = (xs[2] + 2 * padding - ws[2]) // stride + 1
+        ow = (xs[3] + 2 * padding - ws[3]) // stride + 1
+        dout = rng.normal(size=(xs[0], ws[0], oh, ow))
+        refs = _torch_conv_grads_nchw(dout, x, w, stride, padding)
+        got = call_student(
+            name, conv_backward_nchw, dout.copy(), x.copy(), w.copy(), stride, padding
+        )
+        if not isinstance(got, tuple | list) or len(got) != 3:
+            fail(
+                name, "a tuple (dx, dw, db)", got, "return all three gradients: `return dx, dw, db`"
+            )
+        label = f"{case}: x {xs}, w {ws}, dout {dout.shape}"
+        hints = {
+            "dx": "crop the padding off: dx = dx_padded[:, :, p:p + H, p:p + W] (not [p:-p], which "
+            "is empty when p = 0); each window of the padded input receives dout[n, f, i, j] * "
+            "w[f] for every filter f",
+            "dw": "dw[f] sums dout[n, f, i, j] * window over every image n and every output cell "
+            "(i, j); the windows are those of the padded input",
+            "db": "db[f] = dout[:, f].sum(): one bias per filter, summed over images and positions, "
+            "shape (F,)",
+        }
+        arrays = []
+        for what, value, ref in zip(("dx", "dw", "db"), got, refs, strict=True):
+            arr = as_float_array(name, value, f"{what}: an array of shape {ref.shape}")
+            if arr.shape != ref.shape:
+                fail(
+                    name,
+                    f"{label}\n{what} of shape {ref.shape}",
+                    f"shape {arr.shape}",
+                    "a gradient has the shape of what it is taken with respect to: dx that of x "
+                    "(the padding cropped off), dw that of w, db one number per filter",
+                )
+            arrays.append(arr)
+        mistakes = _nchw_mistakes(dout, x, w, stride, padding)
+        for what, arr, ref in zip(("dx", "dw", "db"), arrays, refs, strict=True):
+            if np.allclose(arr, ref, atol=1e-8, rtol=1e-6):
+                continue
+            for hint, wrong in mistakes.items():
+                if all(np.allclose(a, b, atol=1e-8) for a, b in zip(arrays, wrong, strict=True)):
+                    fail(name, f"{label}: {what} as autograd computes it", "another array", hint)
+            fail(
+                name,
+                f"{label}: {what} as autograd computes it",
+                f"an array that differs by up to {np.abs(arr - ref).max():.3g}",
+                hints[what],
+            )
+    passed(
+        name,
+        "dx, dw and db match PyTorch autograd with batches, channels, filters, strides 1 to 3 "
+        "and padding 0 to 2",
+    )
 
 
 # ------------------------------------------------------------------------------ avg-pool backward
@@ -474,6 +582,7 @@ def check_convnet_loss(convnet_loss: Callable[..., Any]) -> None:
 
 # ------------------------------------------------------------- what each exercise rules out
 declare("check_conv_backward", "the convolution's backward pass", forbid=TORCH_CONV + AUTOGRAD)
+declare("check_conv_backward_nchw", "the conv layer's backward pass", forbid=TORCH_CONV + AUTOGRAD)
 declare("check_avg_pool_backward", "average pooling's backward pass", forbid=TORCH_POOL + AUTOGRAD)
 declare("check_sigmoid_backward", "the sigmoid's backward pass", forbid=AUTOGRAD)
 declare(

@@ -133,6 +133,13 @@ def check_lenet5(model: Any) -> None:
             f"layer yourself; your model (or a part of it) was made by {made}.\n"
             "  Write nn.Sequential(nn.Conv2d(...), nn.Tanh(), ...) from torch's layers."
         )
+    _check_lenet5_structure(check, model)
+    n = sum(p.numel() for p in model.parameters())
+    passed(check, f"{n:,} parameters, layers in LeNet-5's order, tanh and average pooling")
+
+
+def _check_lenet5_structure(check: str, model: nn.Module) -> None:
+    """Fails ``check`` unless ``model`` is the textbook LeNet-5 for 1x28x28 digits."""
     x = torch.zeros(2, 1, 28, 28)
     was_training = model.training
     try:
@@ -218,7 +225,6 @@ def check_lenet5(model: Any) -> None:
             "a layer has no bias (bias=False) or an extra layer has parameters",
         )
     _check_lenet5_order(check, model)
-    passed(check, f"{n:,} parameters, layers in LeNet-5's order, tanh and average pooling")
 
 
 #: LeNet-5's layers in the order the forward pass calls them (Flatten, Identity, Dropout aside).
@@ -625,10 +631,18 @@ def check_train_loop(train_loop: Callable[..., Any]) -> None:
     )
 
 
+#: Notebook 05's validation split: the last 500 of the 4,000 training digits.
+VALIDATION = slice(3500, None)
+
+
 def _digit_batches(split: str, mean: float, std: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """``split``: a split of ``digits`` or ``"validation"`` (notebook 05's, from ``"train"``)."""
     from coursecnn.data import digits
 
-    x, y = digits(split)
+    if split == "validation":
+        x, y = (a[VALIDATION] for a in digits("train"))
+    else:
+        x, y = digits(split)
     xt = torch.from_numpy((x / 255.0 - mean) / std).float().unsqueeze(1)
     return xt, torch.from_numpy(y)
 
@@ -674,16 +688,21 @@ def leak_p_value(seen: np.ndarray, unseen: np.ndarray, permutations: int = 20_00
 LEAK_P = 1e-3
 
 
-def check_test_accuracy(model: Any, target: float = 0.97) -> None:
-    """``model`` reaches ``target`` accuracy on held-out digits that no notebook hands out.
+def check_test_accuracy(model: Any, history: Any = None, target: float = 0.97) -> None:
+    """``model`` is a trained LeNet-5 reaching ``target`` on held-out digits no notebook hands out,
+    and ``history`` is the ``History`` of the run that trained it, watched on the validation digits.
 
     The 1,000 held-out digits are the 500 ``digits("test")`` that the notebook hands out and the
     500 ``digits("check")`` that it never does; both are normalised with the training split's
     mean and std, 28x28, as ``coursecnn.data.loader`` does. The accuracy is measured on the check
     digits, so that training on the test digits gains nothing; and a model trained on them is
     refused: its losses there are much lower than on the check digits (``leak_p_value``).
+    The model must be the textbook LeNet-5 (the structure ``check_lenet5`` asks for), and one
+    epoch of ``history`` must hold the loss this model gives notebook 05's validation digits
+    (the history belongs to this model's run, with ``val_loader=val_loader``).
     """
     from coursecnn.data import digits, stats
+    from coursecnn.train import History
 
     check = "test_accuracy"
     if model is None:
@@ -717,8 +736,17 @@ def check_test_accuracy(model: Any, target: float = 0.97) -> None:
             f"unseen ones (accuracy {seen[1].mean():.1%} against {unseen[1].mean():.1%}; "
             f"permutation p = {p:.1e})",
             "the model was trained on the test digits (test_loader, or x_test added to the "
-            "training data): train on train_loader only; the test digits may only be watched",
+            "training data): train on train_loader only; the test digits are never trained on",
         )
+    n = sum(q.numel() for q in model.parameters())
+    if n != LENET5_PARAMS:
+        fail(
+            check,
+            f"LeNet-5 as lenet5(input_size=28) builds it ({LENET5_PARAMS:,} parameters)",
+            f"a model with {n:,} parameters",
+            "the exercise trains lenet5(input_size=28), not another network (LeNet-1 has 3,246)",
+        )
+    _check_lenet5_structure(check, copy.deepcopy(model).cpu().float())
     if acc < target:
         mistake = (
             "no better than guessing: was the model trained at all?"
@@ -732,10 +760,42 @@ def check_test_accuracy(model: Any, target: float = 0.97) -> None:
             f"{acc:.2%}",
             mistake,
         )
+    if history is None:
+        not_answered(
+            check,
+            "`history5` is still None: assign it the History that fit returns for this model",
+        )
+    if not isinstance(history, History):
+        fail(
+            check,
+            "history5: the History that coursecnn.train.fit returns",
+            type(history).__name__,
+            "assign the return value of fit(...) itself, history5 = fit(...)",
+        )
+    if not len(history) or not history.has_val:
+        fail(
+            check,
+            "a history with held-out curves: at least one epoch with a validation loss",
+            f"{len(history)} epochs, validation losses {history.val_loss}",
+            "pass val_loader=val_loader to fit",
+        )
+    loss = float(_per_image_losses(model, *_digit_batches("validation", mean, std))[0].mean())
+    val_losses = [v for v in history.val_loss if not math.isnan(v)]
+    closest = min(val_losses, key=lambda v: abs(v - loss))
+    if abs(closest - loss) > 0.05 * loss + 1e-3:
+        fail(
+            check,
+            f"an epoch of history5 with the loss this model gives the validation digits, "
+            f"{loss:.4f}",
+            f"validation losses {', '.join(f'{v:.4f}' for v in val_losses)}",
+            "history5 is not the history of this model's run: assign both from the same fit "
+            "call, with val_loader=val_loader (not another model's history, nor a model "
+            "trained further after fit returned)",
+        )
     passed(
         check,
         f"{acc:.2%} on 500 held-out digits it never saw (target {target:.0%}); no sign that it "
-        "was trained on the test digits",
+        f"was trained on the test digits; LeNet-5, and history5 holds its {len(history)} epochs",
     )
 
 

@@ -16,7 +16,6 @@ One summing to 0 answers only to change (edge detectors): a scale symmetric abou
 from __future__ import annotations
 
 import html
-import math
 
 import ipywidgets as widgets
 import numpy as np
@@ -101,6 +100,21 @@ def compute(
     return out[0, 0], text
 
 
+#: How close a kernel's sum must be to 0 or 1 to count as "sums to 0" or "sums to 1", in the
+#: readout and in the choice of display scale alike (typed weights such as 0.1111 for 1/9 leave
+#: sums about 1e-4 away).
+SUM_TOL = 5e-4
+
+
+def sum_kind(total: float) -> str:
+    """``"one"`` (brightness kept), ``"zero"`` (only change answers) or ``"other"``."""
+    if abs(total - 1.0) < SUM_TOL:
+        return "one"
+    if abs(total) < SUM_TOL:
+        return "zero"
+    return "other"
+
+
 def describe(
     kernel: np.ndarray, preset: str, mode: str, padding: str, stride: int, dilation: int,
     output: np.ndarray,
@@ -112,12 +126,13 @@ def describe(
     """
     kh, kw = kernel.shape
     total = float(kernel.sum())
-    if abs(total) < 5e-4:
+    kind = sum_kind(total)
+    if kind == "zero":
         effect = "sum 0: flat regions go to 0"
-    elif abs(total - 1) < 5e-4:
+    elif kind == "one":
         effect = "sum 1: brightness kept"
     else:
-        effect = f"sum {total:.3g}: brightness scaled by {total:.3g}"
+        effect = f"sum {total:.4g}: brightness scaled by {total:.4g}"
     name = "a custom kernel" if preset == CUSTOM else f"the {preset} kernel"
     op = "convolution (kernel flipped)" if mode == "convolution" else "correlation (no flip)"
     pad = "no padding" if padding == "none" else f"{padding} padding P = {dilation * (kh - 1) // 2}"
@@ -133,13 +148,13 @@ def display_scale(
 ) -> tuple[float, float, str, str]:
     """How to show ``output``: ``(vmin, vmax, cmap, text)``.
 
-    Weights summing to 1 (brightness kept): the input's own range ``image.min()..image.max()``,
+    Weights summing to 1 within ``SUM_TOL`` (brightness kept): the input's own range ``image.min()..image.max()``,
     grey; ``text`` counts the output pixels beyond it (shown saturated). Summing to 0 (only
     change answers): ``-m..m`` with ``m = max|output|``, a diverging map. Otherwise the output's
     own range, grey. ``text`` is the readout's line for the scale.
     """
     total = float(np.sum(kernel))
-    if math.isclose(total, 1.0, abs_tol=1e-6):
+    if sum_kind(total) == "one":
         lo, hi = float(image.min()), float(image.max())
         beyond = float(np.mean((output < lo) | (output > hi))) if output.size else 0.0
         text = (
@@ -147,7 +162,7 @@ def display_scale(
             f"[{lo:.3g}, {hi:.3g}]; {beyond:.1%} of its pixels beyond it (shown saturated)"
         )
         return lo, hi, "gray", text
-    if math.isclose(total, 0.0, abs_tol=1e-6):
+    if sum_kind(total) == "zero":
         m = float(np.abs(output).max()) if output.size else 0.0
         m = m or 1.0
         text = f"kernel sum {total:.3g}: answers only to change, scale symmetric about 0 (±{m:.3g})"
@@ -155,7 +170,7 @@ def display_scale(
     lo = float(output.min()) if output.size else 0.0
     hi = float(output.max()) if output.size else 1.0
     hi = hi if hi > lo else lo + 1.0
-    text = f"kernel sum {total:.3g}: output on its own range [{lo:.3g}, {hi:.3g}]"
+    text = f"kernel sum {total:.4g}: output on its own range [{lo:.3g}, {hi:.3g}]"
     return lo, hi, "gray", text
 
 
