@@ -195,11 +195,7 @@ def check_capture(func: Callable[..., Any]) -> None:
                 before = model[:i](x.clone())  # the layer's input
             got = _run(check, func, model, layer, x.clone(),
                        hint="register the hook on `layer`, run `model(x)`, remove the hook")  # fmt: skip
-            if _hook_count(model):
-                fail(check, f"{case}: no hook left on the model afterwards",
-                     f"{_hook_count(model)} hook(s) still registered",
-                     "keep the handle that register_forward_hook returns and call "
-                     "handle.remove() after the forward pass (in a `finally:`)")  # fmt: skip
+            # a hook left behind fails in call_student's audit
             if isinstance(got, list | tuple) and len(got) == 1:
                 fail(check, f"{case}: a tensor", f"a {type(got).__name__} of one tensor",
                      "return the tensor the hook caught, not the list that holds it")  # fmt: skip

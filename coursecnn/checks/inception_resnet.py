@@ -598,11 +598,7 @@ def check_batch_norm_forward(func: Callable[..., Any]) -> None:
             case = f"x of shape {(n, c, h, w)}, momentum={momentum}, eps={eps:g}, {mode}"
             args = [t.clone() for t in (x, gamma, beta, rm, rv)]
             got = call_student(check, func, *args, training, momentum=momentum, eps=eps)
-            if not all(
-                torch.equal(a, b) for a, b in zip(args, (x, gamma, beta, rm, rv), strict=True)
-            ):
-                fail(check, f"{case}: the inputs left as they were", "a changed input",
-                     "compute new tensors; do not update running_mean or running_var in place")  # fmt: skip
+            # inputs changed in place fail in call_student's audit (see the rules below)
             if not (isinstance(got, tuple | list) and len(got) == 3):
                 fail(check, f"{case}: a tuple (y, new_running_mean, new_running_var)",
                      got if not isinstance(got, torch.Tensor) else f"one tensor {tuple(got.shape)}",
