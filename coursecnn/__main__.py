@@ -22,6 +22,9 @@ def main(argv: list[str] | None = None) -> int:
     grd.add_argument("--out", default=None, help="folder for scores.json, CSV and JUnit XML")
     grd.add_argument("--timeout", type=int, default=120, help="seconds allowed per cell")
     grd.add_argument("--jobs", type=int, default=1, help="notebooks graded at a time")
+    grd.add_argument("--sandbox", choices=["bwrap", "none", "auto"], default="bwrap",
+                     help="bwrap (default): each notebook in its own bubblewrap sandbox; none: "
+                     "only inside a container that holds this one submission")  # fmt: skip
 
     wsp = sub.add_parser("workspace", help="release new notebooks into the student's work folder")
     wsp.add_argument("--master", default="notebooks", help="folder of master notebooks")

@@ -156,6 +156,11 @@ def has_graded_cells(nb: Any) -> bool:
     return any(is_graded(c) for c in nb.cells)
 
 
+def reads(text: str) -> Any:
+    """A notebook from its JSON text (nbformat 4)."""
+    return nbformat.reads(text, as_version=4)
+
+
 def read(path: str | os.PathLike[str]) -> Any:
     """Read a notebook as nbformat v4."""
     return nbformat.read(os.fspath(path), as_version=4)
