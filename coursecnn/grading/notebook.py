@@ -99,6 +99,25 @@ def strip_solutions(source: str) -> str:
     return "\n".join(out) + ("\n" if source.endswith("\n") else "")
 
 
+def blank_solutions(source: str) -> str:
+    """Empty every solution region, keeping its markers: the lines between them become the stub,
+    indented like the begin line. ``strip_solutions`` of the result equals that of ``source``."""
+    regions = solution_regions(source)
+    if not regions:
+        return source
+    lines = source.splitlines()
+    out: list[str] = []
+    pos = 0
+    for begin, end in regions:
+        out.extend(lines[pos : begin + 1])
+        indent = re.match(r"\s*", lines[begin]).group(0)  # type: ignore[union-attr]
+        out.extend(indent + stub for stub in STUB)
+        out.append(lines[end])
+        pos = end + 1
+    out.extend(lines[pos:])
+    return "\n".join(out) + ("\n" if source.endswith("\n") else "")
+
+
 def validate(nb: Any, name: str) -> None:
     """Raise ``MarkupError`` naming notebook and cell for markup that release or grade cannot use.
 
