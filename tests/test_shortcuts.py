@@ -11,7 +11,7 @@ import pytest
 from coursecnn.grading import notebook as nbm
 from coursecnn.grading.release import student_version
 from coursecnn.grading.safe_text import spreadsheet_safe, strip_control
-from coursecnn.grading.shortcuts import MISSING_CHECK, flag_shortcuts, report_strings
+from coursecnn.grading.shortcuts import MISSING_CHECK, TOO_DEEP, flag_shortcuts, report_strings
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 SETUP = (
@@ -272,6 +272,10 @@ def test_cells_are_paired_by_the_checks_grade_ids():
         f"check_{CONV}": [],
         "check_apply_kernel": [ops_conv],
     }
+    # a given cell reformatted and commented is still the course's
+    nb = _submitted(master, *answers)
+    nb.cells[3].source = "# the course's demo\nprint( F.conv2d )  # as it was\n"
+    assert flag_shortcuts(master, nb)["check_apply_kernel"] == [ops_conv]
     # an edited given cell is the student's code
     nb = _submitted(master, *answers)
     nb.cells[3].source = "print(F.conv2d(torch.ones(1, 1, 3, 3), torch.ones(1, 1, 2, 2)))"
@@ -315,6 +319,27 @@ def test_a_shortcut_in_a_real_master_is_found_in_its_exercise_only():
     flags = flag_shortcuts(master, nb)
     assert flags["check_conv2d_volume"] == [f"torch.nn.functional.conv2d (cell {index}, line 2)"]
     assert all(not v for k, v in flags.items() if k != "check_conv2d_volume")
+
+
+def test_broken_submissions_are_reported_not_raised():
+    master = _master(CONV)
+    deep = "x = " + "+".join(["signal.correlate2d(a, b)"] * 2000)  # parses; too deep to walk
+    assert _flags(CONV, deep) == [f"{TOO_DEEP} (cell 1)"]
+    assert _flags(CONV, "\x00") == [
+        "unparsable cell: source code string cannot contain null bytes (cell 1)"
+    ]
+    # a check cell turned into markdown is put back as code by the grader: its exercise ends there
+    nb = _submitted(master, "def f(x, w):\n    return signal.correlate2d(x, w)")
+    nb.cells[2] = v4.new_markdown_cell("gone", metadata=nb.cells[2].metadata)
+    assert flag_shortcuts(master, nb)[f"check_{CONV}"] == [
+        "scipy.signal.correlate2d (cell 1, line 2)"
+    ]
+    nb = _submitted(master, "")
+    nb.cells[1] = {"cell_type": "code", "metadata": 5, "source": ["x = 1\n", "F.conv2d(x)"]}
+    nb.cells.insert(1, "not a cell")
+    assert flag_shortcuts(master, nb)[f"check_{CONV}"] == [
+        "torch.nn.functional.conv2d (cell 2, line 2)"
+    ]
 
 
 def test_bad_arguments_are_named():

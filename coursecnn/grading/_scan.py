@@ -71,8 +71,9 @@ class Hit:
     via: str = ""
 
     def __str__(self) -> str:
+        line = f", line {self.line}" if self.line else ""
         via = f", in {self.via}" if self.via else ""
-        return f"{self.text} (cell {self.cell}, line {self.line}{via})"
+        return f"{self.text} (cell {self.cell}{line}{via})"
 
 
 @dataclass

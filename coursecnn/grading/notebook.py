@@ -33,7 +33,8 @@ def cell_label(index: int, cell: Any) -> str:
 
 def nbgrader_meta(cell: Any) -> dict[str, Any]:
     """The cell's ``nbgrader`` metadata, or ``{}``."""
-    meta = cell.get("metadata", {}).get("nbgrader", {})
+    meta = cell.get("metadata", {})
+    meta = meta.get("nbgrader", {}) if isinstance(meta, dict) else {}
     return meta if isinstance(meta, dict) else {}
 
 

@@ -35,6 +35,7 @@ from coursecnn.grading._forbidden import compiled
 from coursecnn.grading._scan import Exercise, Hit, Walk
 from coursecnn.grading.safe_text import spreadsheet_safe, strip_control
 
+TOO_DEEP = "code nested too deeply to scan"
 MISSING_CHECK = "check cell not found in the submission: its exercise was not scanned"
 #: The most characters ``report_strings`` puts in one check's report.
 REPORT_LIMIT = 300
@@ -52,7 +53,7 @@ def _cells(nb: Any, argument: str) -> list[Any]:
     if not isinstance(cells, list):
         raise TypeError(f"{argument}: expected a notebook (a mapping with a list of cells), got "
                         f"{type(nb).__name__}")  # fmt: skip
-    return [c for c in cells if hasattr(c, "get")]
+    return [c if hasattr(c, "get") else {} for c in cells]  # indices kept
 
 
 @cache
@@ -88,13 +89,53 @@ def _parse(source: str) -> ast.Module | SyntaxError:
         return SyntaxError(f"{type(err).__name__}: {err}")
 
 
-def _given_sources(master_cells: list[Any]) -> set[str]:
-    """The code the course wrote: master code cells without a solution region."""
-    return {
-        _source(c).strip()
-        for c in master_cells
-        if c.get("cell_type") == "code" and nbm.BEGIN_SOLUTION not in _source(c)
-    }
+def _given(master_cells: list[Any]) -> frozenset[str]:
+    """The code the course wrote (master code cells without a solution region), as the text
+    and as the syntax tree (so that a cell reformatted or re-commented still counts)."""
+    keys = set()
+    for cell in master_cells:
+        source = _source(cell)
+        if cell.get("cell_type") == "code" and nbm.BEGIN_SOLUTION not in source:
+            keys.add(source.strip())
+            if dump := _dump(_parse(source)):
+                keys.add(dump)
+    return frozenset(keys)
+
+
+def _dump(tree: ast.Module | SyntaxError) -> str:
+    """The tree as text, or ``""`` (which no cell has) when it cannot be dumped."""
+    if isinstance(tree, SyntaxError):
+        return ""
+    try:
+        return ast.dump(tree)
+    except RecursionError:
+        return ""
+
+
+def _run_cell(
+    walk: Walk,
+    source: str,
+    index: int,
+    given: bool,
+    ex: Exercise | None,
+    keys: frozenset[str] = frozenset(),
+) -> None:
+    """Bind one cell's names; judge it for ``ex`` unless the course wrote it (``given``, or its
+    text or tree is one of ``keys``). A cell that does not parse is reported, not run."""
+    tree = _parse(source)
+    if not given:
+        dump = _dump(tree)
+        given = source.strip() in keys or (bool(dump) and dump in keys)
+    judged = None if given else ex
+    if isinstance(tree, SyntaxError):
+        if judged is not None:
+            judged.hits.append(Hit(f"unparsable cell: {tree.msg}", index, tree.lineno or 0))
+        return
+    try:
+        walk.run_cell(tree, index, given, judged)
+    except RecursionError:  # parsed, but nested deeper than a walk can follow
+        if judged is not None:
+            judged.hits.append(Hit(TOO_DEEP, index, 0))
 
 
 @cache
@@ -111,13 +152,14 @@ def flag_shortcuts(master_nb: Any, submitted_nb: Any) -> dict[str, list[str]]:
     A finding reads ``"torch.nn.functional.conv2d (cell 12, line 4)"`` (cell index in the
     submission, line within the cell; ``", in helper"`` when found in a function the exercise's
     code calls), ``"dynamic lookup (getattr/eval/import): eval (cell 12, line 2)"``,
-    ``"unparsable cell: invalid syntax (cell 12, line 3)"``, or ``MISSING_CHECK``. Raises ``TypeError`` when either argument is not a notebook.
+    ``"unparsable cell: invalid syntax (cell 12, line 3)"``, ``TOO_DEEP``, or ``MISSING_CHECK``.
+    Raises ``TypeError`` when either argument is not a notebook.
     """
     master_cells = _cells(master_nb, "master_nb")
     cells = _cells(submitted_nb, "submitted_nb")
     graded = [nbm.grade_id(c) for c in master_cells if nbm.is_graded(c) and nbm.grade_id(c)]
     locked = {nbm.grade_id(c): _source(c) for c in master_cells if nbm.is_locked(c)}
-    given = _given_sources(master_cells)
+    given = _given(master_cells)
 
     # where each check and each locked cell is in the submission (the first copy counts)
     first: dict[str, int] = {}
@@ -136,21 +178,19 @@ def flag_shortcuts(master_nb: Any, submitted_nb: Any) -> dict[str, list[str]]:
     exercises = {gid: Exercise(compiled(_rules_for(gid))) for gid in check_at.values()}
     walk = Walk()
     for index, cell in enumerate(cells):
-        if cell.get("cell_type") != "code":
-            continue
         gid = nbm.grade_id(cell)
         restored = gid is not None and first.get(gid) == index  # the grader puts it back
-        source = locked[gid] if restored and gid is not None else _source(cell)
-        is_given = restored or source.strip() in given
-        ex = exercises.get(owner.get(index, ""))
-        tree = _parse(source)
-        if isinstance(tree, SyntaxError):
-            if ex is not None and not is_given:
-                ex.hits.append(Hit(f"unparsable cell: {tree.msg}", index, tree.lineno or 0))
-            continue
-        walk.run_cell(tree, index, is_given, None if is_given else ex)
+        if restored:
+            _run_cell(walk, locked[gid or ""], index, True, None)
+        elif cell.get("cell_type") == "code":
+            ex = exercises.get(owner.get(index, ""))
+            _run_cell(walk, _source(cell), index, False, ex, given)
         if index in check_at:
-            walk.finish(exercises[check_at[index]])
+            done = exercises[check_at[index]]
+            try:
+                walk.finish(done)
+            except RecursionError:
+                done.hits.append(Hit(TOO_DEEP, walk.cell, 0))
     flags: dict[str, list[str]] = {}
     for gid in graded:
         if gid in exercises:
