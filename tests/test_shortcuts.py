@@ -174,6 +174,19 @@ SHORTCUTS = [
         "%time y = signal.correlate2d(np.ones((3, 3)), np.ones((2, 2)))\n!ls\ndef f(x, w):\n    return x",
         ["scipy.signal.correlate2d (cell 1, line 1)"],
     ),
+    (  # code inside a cell magic that runs Python is read as code
+        CONV,
+        "%%time\nimport scipy.signal as ss\ndef f(x, w):\n    return ss.correlate2d(x, w)",
+        ["scipy.signal.correlate2d (cell 1, line 4)"],
+    ),
+    (
+        CONV,
+        "%run helper.py\n%timeit -n 3 -r 2 signal.convolve2d(a, b)",
+        [
+            "dynamic lookup (getattr/eval/import): %run (cell 1, line 1)",
+            "scipy.signal.convolve2d (cell 1, line 2)",
+        ],
+    ),
     (
         "sigmoid_backward",
         "def f(x, g):\n    t = torch.tensor(x, requires_grad=True)\n"
