@@ -13,8 +13,12 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("info", help="versions, the torch device, and where each data set was found")
 
     rel = sub.add_parser("release", help="write student versions of the notebooks")
-    rel.add_argument("source", help="folder (or one .ipynb) of master notebooks")
-    rel.add_argument("--out", required=True, help="folder for the student versions")
+    rel.add_argument("source", nargs="?", default="notebooks",
+                     help="folder (or one .ipynb) of master notebooks (default: notebooks)")  # fmt: skip
+    where = rel.add_mutually_exclusive_group(required=True)
+    where.add_argument("--out", help="folder for the student versions")
+    where.add_argument("--repo", help="new folder for a students' repository: package, data, "
+                       "notebooks without solutions")  # fmt: skip
 
     grd = sub.add_parser("grade", help="run the graded checks on submitted notebooks")
     grd.add_argument("submitted", help="folder of submitted notebooks")

@@ -33,7 +33,8 @@ def cell_label(index: int, cell: Any) -> str:
 
 def nbgrader_meta(cell: Any) -> dict[str, Any]:
     """The cell's ``nbgrader`` metadata, or ``{}``."""
-    meta = cell.get("metadata", {}).get("nbgrader", {})
+    meta = cell.get("metadata", {})
+    meta = meta.get("nbgrader", {}) if isinstance(meta, dict) else {}
     return meta if isinstance(meta, dict) else {}
 
 
@@ -94,6 +95,25 @@ def strip_solutions(source: str) -> str:
         out.extend(lines[pos:begin])
         indent = re.match(r"\s*", lines[begin]).group(0)  # type: ignore[union-attr]
         out.extend(indent + stub for stub in STUB)
+        pos = end + 1
+    out.extend(lines[pos:])
+    return "\n".join(out) + ("\n" if source.endswith("\n") else "")
+
+
+def blank_solutions(source: str) -> str:
+    """Empty every solution region, keeping its markers: the lines between them become the stub,
+    indented like the begin line. ``strip_solutions`` of the result equals that of ``source``."""
+    regions = solution_regions(source)
+    if not regions:
+        return source
+    lines = source.splitlines()
+    out: list[str] = []
+    pos = 0
+    for begin, end in regions:
+        out.extend(lines[pos : begin + 1])
+        indent = re.match(r"\s*", lines[begin]).group(0)  # type: ignore[union-attr]
+        out.extend(indent + stub for stub in STUB)
+        out.append(lines[end])
         pos = end + 1
     out.extend(lines[pos:])
     return "\n".join(out) + ("\n" if source.endswith("\n") else "")

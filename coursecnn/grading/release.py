@@ -77,12 +77,21 @@ def release(source: str | Path, out: str | Path) -> list[Path]:
 
 
 def main(args: argparse.Namespace) -> int:
-    """CLI entry: release ``args.source`` into ``args.out``; 0 on success, 1 on a refusal."""
+    """CLI entry: release ``args.source`` into ``args.out``, or build a students' repository in
+    ``args.repo`` (``student_repo``); 0 on success, 1 on a refusal."""
     try:
-        written = release(args.source, args.out)
+        if getattr(args, "repo", None):
+            from coursecnn.grading.student_repo import build_student_repo
+
+            written = build_student_repo(args.repo, args.source)
+        else:
+            written = release(args.source, args.out)
     except ValueError as err:  # MarkupError is a ValueError
         print(f"release refused: {err}", file=sys.stderr)
         return 1
     for path in written:
         print(f"wrote {path}")
+    if getattr(args, "repo", None):
+        print(f"== the students' repository is {args.repo}: package, data and these notebooks, "
+              "no solutions. There: ./course lab, ./course check")  # fmt: skip
     return 0
