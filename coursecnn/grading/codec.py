@@ -97,10 +97,9 @@ class Encoder:
         self.alive: list[Any] = []  # keeps the encoded objects alive while ids are compared
 
     def array(self, a: np.ndarray, torch: bool = False, extra: dict | None = None) -> dict:
-        a = np.ascontiguousarray(a)
         if a.dtype.name not in DTYPES:
             raise CodecError(f"array: dtype {a.dtype} is not one of the data types sent")
-        self.blobs.append(a.tobytes())
+        self.blobs.append(a.tobytes(order="C"))  # 0-d arrays stay 0-d
         out = {"$": "tensor" if torch else "array", "i": len(self.blobs) - 1,
                "dtype": a.dtype.name, "shape": list(a.shape)}  # fmt: skip
         if extra:

@@ -265,12 +265,12 @@ def start(files: list[Path], limits: Limits, threads: int, mode: str = "bwrap") 
         cmd = [shutil.which("bwrap") or "bwrap", "--unshare-all", "--unshare-user",
                "--uid", "65534", "--gid", "65534", "--cap-drop", "ALL",
                "--die-with-parent", "--new-session", "--clearenv"]  # fmt: skip
+        # the private tmpfs first: a read-only root under /tmp (a course copied there) stays
+        cmd += ["--size", str(limits.tmp_size), "--tmpfs", "/tmp",
+                "--size", str(limits.tmp_size), "--tmpfs", "/home/student", "--dir", work]  # fmt: skip
         for root in _readable_roots():
             cmd += ["--ro-bind", str(root), str(root)]
-        cmd += ["--proc", "/proc", "--dev", "/dev",
-                "--size", str(limits.tmp_size), "--tmpfs", "/tmp",
-                "--size", str(limits.tmp_size), "--tmpfs", "/home/student",
-                "--dir", work]  # fmt: skip
+        cmd += ["--proc", "/proc", "--dev", "/dev"]
         for entry in files:
             cmd += ["--ro-bind", str(entry), f"{work}/{entry.name}"]
         for k, v in env.items():
