@@ -215,12 +215,12 @@ def test_store_pictures_adds_the_picture_beside_the_view() -> None:
 
 
 def test_every_widget_of_the_course_keeps_its_picture() -> None:
-    """The committed notebooks: each widget output holds a PNG (``regen.py --pictures``)."""
+    """The committed notebooks: each widget output holds a PNG (``./course regen --pictures``)."""
     found = 0
     for name in NAMES:
         for index, _cell, output in widget_outputs(nbm.read(NOTEBOOKS / name)):
             picture = output.data.get(PNG, "")
-            assert picture, f"{name}: cell {index}: no picture; run scripts/regen.py --pictures"
+            assert picture, f"{name}: cell {index}: no picture; run ./course regen --pictures"
             assert base64.b64decode(picture)[:8] == b"\x89PNG\r\n\x1a\n", f"{name}: cell {index}"
             found += 1
     assert found >= 7  # 00 (interact), 02 (2), 03 (2), 06, 08

@@ -3,8 +3,9 @@
 The pages (:mod:`coursecnn.book.pages`) are written to a temporary folder with Jupyter Book's
 ``_config.yml`` and ``_toc.yml``, and Jupyter Book 1 builds them without running a notebook
 (``execute_notebooks: off``). MathJax comes with the site (``sphinx-mathjax-offline``), so the
-maths is typeset with no network. The site replaces ``out`` only once it is built; a folder that
-is not a site built here is never replaced.
+maths is typeset with no network. Any Sphinx warning (a broken link, bad markup) fails the build.
+The site replaces ``out`` only once it is built; a folder that is not a site built here is never
+replaced.
 """
 
 from __future__ import annotations

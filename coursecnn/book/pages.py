@@ -67,7 +67,7 @@ def page_notebook(nb: Any, name: str, names: Iterable[str]) -> Any:
         if not picture:
             raise ValueError(
                 f"{name}: {nbm.cell_label(index, cell)}: a widget output without a picture "
-                f"({PNG}); store one with `python scripts/regen.py --pictures notebooks/{name}`"
+                f"({PNG}); store one with `./course regen --pictures notebooks/{name}`"
             )
         shown = new_output(
             "display_data",

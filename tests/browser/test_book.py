@@ -38,7 +38,8 @@ LINK = re.compile(r"\]\((\d\d_[A-Za-z0-9_]+)\.ipynb\)")
 # What each page shows, read in the page once MathJax has typeset it.
 FACTS_JS = """
 async () => {
-  if (window.MathJax) await window.MathJax.startup.promise;  // pages without maths lack it
+  // MathJax typesets the page once loaded; a page without maths does not load it
+  if (window.MathJax && window.MathJax.startup) await window.MathJax.startup.promise;
   const article = document.querySelector('article.bd-article');
   const imgs = [...article.querySelectorAll('img')];
   await Promise.all(imgs.map(i => i.decode().catch(() => null)));
