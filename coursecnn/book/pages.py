@@ -59,7 +59,8 @@ def page_text(nb: Any) -> str:
 
 def page_notebook(nb: Any, name: str, names: Iterable[str]) -> Any:
     """The site's copy of the master notebook ``nb`` (file ``name``); ``names``: every notebook
-    of the course, for the links. ``ValueError`` for a widget output without a picture."""
+    of the course, for the links. ``ValueError`` for a widget output without a picture, and for
+    a page that would show a line of a solution."""
     names = list(names)
     page = student_version(nb, name, keep_outputs=True)
     for index, cell, output in list(widget_outputs(page)):
@@ -69,14 +70,14 @@ def page_notebook(nb: Any, name: str, names: Iterable[str]) -> Any:
                 f"{name}: {nbm.cell_label(index, cell)}: a widget output without a picture "
                 f"({PNG}); store one with `./course regen --pictures notebooks/{name}`"
             )
-        shown = new_output(
+        figure = new_output(
             "display_data",
             data={
                 "text/html": preview(picture, "the widget's picture at its default settings"),
                 "text/plain": "a picture of the widget; the widget is live in JupyterLab",
             },
         )
-        cell.outputs[cell.outputs.index(output)] = shown
+        cell.outputs[cell.outputs.index(output)] = figure
     for cell in page.cells:
         if cell.cell_type == "markdown":
             cell.source = link_notebooks(cell.source, names, this=name)
