@@ -1,4 +1,4 @@
-"""Command line: ``python -m coursecnn {info,release,grade,workspace,check} ...``."""
+"""Command line: ``python -m coursecnn {info,release,grade,workspace,check,book} ...``."""
 
 from __future__ import annotations
 
@@ -42,6 +42,11 @@ def main(argv: list[str] | None = None) -> int:
     chk.add_argument("--master", default="notebooks", help="folder of master notebooks")
     chk.add_argument("--timeout", type=int, default=600, help="seconds allowed per cell")
 
+    bk = sub.add_parser("book", help="build the course website (student versions, no solutions)")
+    bk.add_argument("--master", default="notebooks", help="folder of master notebooks")
+    bk.add_argument("--out", default="_build/book", help="folder for the site")
+    bk.add_argument("--readme", default="README.md", help="the README, for the front page")
+
     args = parser.parse_args(argv)
     if args.command == "info":
         from coursecnn.info import main as info_main
@@ -51,6 +56,10 @@ def main(argv: list[str] | None = None) -> int:
         from coursecnn.grading.release import main as release_main
 
         return release_main(args)
+    if args.command == "book":
+        from coursecnn.book.build import main as book_main
+
+        return book_main(args)
     if args.command in ("workspace", "check"):
         from coursecnn.grading.workspace import main as workspace_main
 

@@ -3,7 +3,9 @@
 Every solution region becomes ``# YOUR CODE HERE`` / ``raise NotImplementedError()`` (indented
 like its ``### BEGIN SOLUTION`` line); outputs, execution counts and widget state are cleared;
 cell ids and metadata (``nbgrader`` included) are kept. Every notebook is checked before any is
-written, so a markup error writes nothing.
+written, so a markup error writes nothing. ``student_version(..., keep_outputs=True)`` is the
+reading copy of the course website (``coursecnn.book``): the other cells keep their outputs, and
+only the solution cells lose theirs.
 
 The cells that raise on a fresh release, the solution cells (``NotImplementedError``) and the
 graded check cells (``CheckFailed``: "not yet answered"), get the cell tag ``raises-exception``
@@ -26,11 +28,13 @@ from coursecnn.grading import notebook as nbm
 RAISES = "raises-exception"  # the cell tag JupyterLab and nbval read as "an error is expected"
 
 
-def student_version(nb: Any, name: str) -> Any:
+def student_version(nb: Any, name: str, *, keep_outputs: bool = False) -> Any:
     """A copy of ``nb`` with solutions replaced and outputs cleared; ``MarkupError`` on bad markup.
 
     Solution cells and graded check cells are tagged ``raises-exception`` (see the module
-    docstring); ``nb`` itself is left as it was.
+    docstring); ``nb`` itself is left as it was. With ``keep_outputs`` only the cells that held a
+    solution lose their outputs (what the model answer printed or drew); the widget state goes
+    either way.
     """
     nbm.validate(nb, name)
     out = copy.deepcopy(nb)
@@ -42,8 +46,14 @@ def student_version(nb: Any, name: str) -> Any:
             tags = cell.metadata.setdefault("tags", [])
             if RAISES not in tags:
                 tags.append(RAISES)
+        if stripped != cell.source:
+            cell.outputs = []
+            cell.execution_count = None
         cell.source = stripped
-    nbm.clear_outputs(out)
+    if keep_outputs:
+        out.metadata.pop("widgets", None)
+    else:
+        nbm.clear_outputs(out)
     return out
 
 
