@@ -338,8 +338,61 @@ def _finish(kernel: Any, channel: Any, result: NotebookResult, report: dict, lim
         result.notes.append("hit the file-size limit (SIGXFSZ)")
 
 
+#: What a solution has no business touching: the checkers, the grader, the interpreter's
+#: frames and objects, raw file descriptors (found in the syntax tree; noted for review).
+REACH_IN_MODULES = ("coursecnn.checks", "coursecnn.grading", "ctypes", "gc", "inspect")
+REACH_IN_NAMES = {"_getframe", "set_custom_exc", "dup2", "settrace", "setprofile",
+                  "addaudithook", "get_ipython"}  # fmt: skip
+
+
+def reach_ins(master: Any, submitted: Any) -> list[str]:
+    """Code in the submission's own cells (not the master's) that reaches into the checkers,
+    the grader or the interpreter, as ``"what (code cell k, line n)"``."""
+    import ast
+
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    theirs = {c.source for c in master.cells if c.cell_type == "code"}
+    found: list[str] = []
+    code = [c for c in submitted.cells if c.cell_type == "code"]
+    for k, cell in enumerate(code):
+        if cell.source in theirs or nbm.is_locked(cell):
+            continue
+        try:
+            tree = ast.parse(TransformerManager().transform_cell(cell.source))
+        except SyntaxError:
+            continue
+        for node in ast.walk(tree):
+            what = ""
+            if isinstance(node, ast.Import):
+                what = next((a.name for a in node.names if a.name.startswith(REACH_IN_MODULES)), "")
+            elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith(
+                REACH_IN_MODULES
+            ):
+                what = node.module or ""
+            elif isinstance(node, ast.Attribute) and node.attr in REACH_IN_NAMES:
+                what = node.attr
+            elif isinstance(node, ast.Name) and node.id in REACH_IN_NAMES:
+                what = node.id
+            elif (
+                isinstance(node, ast.Constant)
+                and isinstance(node.value, str)
+                and ("/proc/self" in node.value or "COURSECNN_CHANNEL" in node.value)
+            ):
+                what = repr(node.value[:40])
+            if what and len(found) < 20:
+                found.append(f"{what} (code cell {k}, line {getattr(node, 'lineno', '?')})")
+    return found
+
+
 def _flag(master: Any, submitted: Any, result: NotebookResult) -> None:
     """Put the shortcut scan's findings on each check (for review; they cost no points)."""
+    reach = reach_ins(master, submitted)
+    if reach:
+        result.notes.append(
+            "for review: the student's cells reach into the checkers, the grader or the "
+            "interpreter: " + "; ".join(reach[:8])
+        )
     try:
         from coursecnn.grading.shortcuts import flag_shortcuts
     except ImportError:
@@ -398,10 +451,12 @@ def grade(
         raise ValueError(f"master: no such folder or notebook: {master}")
     if not submitted.is_dir():
         raise ValueError(f"submitted: expected a folder of notebooks, got {submitted}")
-    paths = graded_masters(master)
-    if not paths:
+    # read and hashed once; never reread
+    masters = [
+        m for p in nbm.notebook_paths(master) if nbm.has_graded_cells((m := read_master(p)).nb)
+    ]
+    if not masters:
         raise ValueError(f"master: no notebook in {master} has a graded check cell")
-    masters = [read_master(p) for p in paths]  # read and hashed once; never reread
     mode = resolve_sandbox(sandbox)
     out_dir = Path(out) if out is not None else submitted
     out_dir.mkdir(parents=True, exist_ok=True)
