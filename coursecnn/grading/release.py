@@ -1,8 +1,9 @@
 """Student versions of the notebooks: ``python -m coursecnn release notebooks/ --out DIR``.
 
 Every solution region becomes ``# YOUR CODE HERE`` / ``raise NotImplementedError()`` (indented
-like its ``### BEGIN SOLUTION`` line); outputs, execution counts and widget state are cleared;
-cell ids and metadata (``nbgrader`` included) are kept. Every notebook is checked before any is
+like its ``### BEGIN SOLUTION`` line), and a solution cell without a region becomes those two
+lines, as nbgrader's ``ClearSolutions`` makes them; outputs, execution counts and widget state
+are cleared; cell ids and metadata (``nbgrader`` included) are kept. Every notebook is checked before any is
 written, so a markup error writes nothing.
 
 The cells that raise on a fresh release, the solution cells (``NotImplementedError``) and the
@@ -37,12 +38,15 @@ def student_version(nb: Any, name: str) -> Any:
     for cell in out.cells:
         if cell.cell_type != "code":
             continue
-        stripped = nbm.strip_solutions(cell.source)
-        if stripped != cell.source or nbm.is_graded(cell):
+        if nbm.is_solution(cell):  # validate refused regions anywhere else
+            if nbm.solution_regions(cell.source):
+                cell.source = nbm.strip_solutions(cell.source)
+            else:  # no region: the whole cell is the answer
+                cell.source = "\n".join(nbm.STUB)
+        if nbm.is_solution(cell) or nbm.is_graded(cell):
             tags = cell.metadata.setdefault("tags", [])
             if RAISES not in tags:
                 tags.append(RAISES)
-        cell.source = stripped
     nbm.clear_outputs(out)
     return out
 
