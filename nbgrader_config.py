@@ -4,10 +4,8 @@ nbgrader reads ``nbgrader_config.py`` from the folder it runs in. It needs the c
 (``coursecnn``) importable, as in the course's virtual environment (``source .venv/bin/activate``;
 nbgrader also runs ``alembic`` from ``PATH``). With it, nbgrader scores the course's notebooks as
 ``./course grade`` does (the README's instructor section lists what still differs), and
-``tests/test_nbgrader.py`` proves it on solved, blank and partly solved submissions.
+``tests/test_graders_agree.py`` proves it on solved, blank and partly solved submissions.
 """
-
-import os
 
 from nbgrader.converters import GenerateAssignment
 
@@ -37,6 +35,5 @@ c.OverwriteCells.add_missing_cells = True
 c.IgnorePattern.enabled = True
 c.IgnorePattern.pattern = r"[\s\S]*"  # every stderr output, the empty one included
 
-# 5. The notebooks run as under nbval and `./course grade`: `fit` prints one line per run
-#    instead of a live progress bar. Kernels inherit nbgrader's environment.
-os.environ.setdefault("COURSECNN_STATIC_OUTPUT", "1")
+# Nothing here may change the environment: nbgrader's JupyterLab extensions read this file too
+# when JupyterLab starts in its folder (`./course lab` starts in the repository's root).

@@ -8,6 +8,7 @@ this process) must refuse it too, or, where the course is stricter on purpose, a
 from __future__ import annotations
 
 import copy
+import os
 from pathlib import Path
 from typing import Any
 
@@ -225,3 +226,17 @@ def test_release_clears_solutions_as_nbgrader_does() -> None:
     assert [c.source for c in ours.cells] == [c.source for c in theirs.cells]
     assert ours.cells[1].source == "\n".join(nbm.STUB)
     assert all(RAISES in c.metadata.get("tags", []) for c in ours.cells if c.cell_type == "code")
+
+
+def test_the_nbgrader_config_loads_and_leaves_the_environment_alone() -> None:
+    """nbgrader's JupyterLab extensions read it too: it must not change what kernels inherit."""
+    from traitlets.config import Config
+
+    from coursecnn.grading.nbgrader_tags import RaisesExceptionTags
+
+    path = ROOT / "nbgrader_config.py"
+    config, before = Config(), dict(os.environ)
+    exec(compile(path.read_text(), str(path), "exec"), {"get_config": lambda: config})
+    assert dict(os.environ) == before
+    assert config.GenerateAssignment.preprocessors[-1] is RaisesExceptionTags
+    assert config.Execute.timeout == 120 and config.OverwriteCells.add_missing_cells is True
