@@ -1,4 +1,4 @@
-"""Command line: ``python -m coursecnn {info,release,grade,gradescope,workspace,check} ...``."""
+"""Command line: ``python -m coursecnn {info,release,grade,gradescope,workspace,check,book} ...``."""
 
 from __future__ import annotations
 
@@ -13,8 +13,12 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("info", help="versions, the torch device, and where each data set was found")
 
     rel = sub.add_parser("release", help="write student versions of the notebooks")
-    rel.add_argument("source", help="folder (or one .ipynb) of master notebooks")
-    rel.add_argument("--out", required=True, help="folder for the student versions")
+    rel.add_argument("source", nargs="?", default="notebooks",
+                     help="folder (or one .ipynb) of master notebooks (default: notebooks)")  # fmt: skip
+    where = rel.add_mutually_exclusive_group(required=True)
+    where.add_argument("--out", help="folder for the student versions")
+    where.add_argument("--repo", help="new folder for a students' repository: package, data, "
+                       "notebooks without solutions")  # fmt: skip
 
     grd = sub.add_parser("grade", help="run the graded checks on submitted notebooks")
     grd.add_argument("submitted", help="folder of submitted notebooks")
@@ -22,6 +26,9 @@ def main(argv: list[str] | None = None) -> int:
     grd.add_argument("--out", default=None, help="folder for scores.json, CSV and JUnit XML")
     grd.add_argument("--timeout", type=int, default=120, help="seconds allowed per cell")
     grd.add_argument("--jobs", type=int, default=1, help="notebooks graded at a time")
+    grd.add_argument("--sandbox", choices=["bwrap", "none", "auto"], default="bwrap",
+                     help="bwrap (default): each notebook in its own bubblewrap sandbox; none: "
+                     "only inside a container that holds this one submission")  # fmt: skip
 
     gsc = sub.add_parser("gradescope", help="Gradescope's autograder: write its zip, or grade")
     mode = gsc.add_mutually_exclusive_group(required=True)
@@ -46,6 +53,11 @@ def main(argv: list[str] | None = None) -> int:
     chk.add_argument("--master", default="notebooks", help="folder of master notebooks")
     chk.add_argument("--timeout", type=int, default=600, help="seconds allowed per cell")
 
+    bk = sub.add_parser("book", help="build the course website (student versions, no solutions)")
+    bk.add_argument("--master", default="notebooks", help="folder of master notebooks")
+    bk.add_argument("--out", default="_build/book", help="folder for the site")
+    bk.add_argument("--readme", default="README.md", help="the README, for the front page")
+
     args = parser.parse_args(argv)
     if args.command == "info":
         from coursecnn.info import main as info_main
@@ -59,6 +71,10 @@ def main(argv: list[str] | None = None) -> int:
         from coursecnn.grading.gradescope import main as gradescope_main
 
         return gradescope_main(args)
+    if args.command == "book":
+        from coursecnn.book.build import main as book_main
+
+        return book_main(args)
     if args.command in ("workspace", "check"):
         from coursecnn.grading.workspace import main as workspace_main
 

@@ -69,7 +69,8 @@ def _by_name(results: list[NotebookResult]) -> dict[str, NotebookResult]:
 
 def _timed_grade(label: str, submitted: Path, master: Path, out: Path) -> list[NotebookResult]:
     start = time.monotonic()
-    results = grade(submitted, master, out, timeout=TIMEOUT, echo=False, jobs=JOBS)
+    # the sandbox where bwrap works (CI); the checks bite the same without it
+    results = grade(submitted, master, out, timeout=TIMEOUT, echo=False, jobs=JOBS, sandbox="auto")
     print(f"[proof] {label}: {time.monotonic() - start:.0f} s")
     return results
 

@@ -35,7 +35,8 @@ def pyproject_packages(text: str) -> dict[str, str]:
 def conda_packages(text: str) -> tuple[dict[str, str], list[str]]:
     """``({PyPI name: version spec}, [pip lines])`` from environment.yml's dependencies list.
 
-    A hand parse of the simple YAML there: ``- name>=1.0`` items, and a nested ``- pip:`` list.
+    A hand parse of the simple YAML there: ``- name>=1.0`` items, and a nested ``- pip:`` list,
+    whose named packages (PyPI's, for those conda-forge lacks) count as well.
     """
     found, pip, section, pip_indent = {}, [], None, None
     for raw in text.splitlines():
@@ -54,6 +55,9 @@ def conda_packages(text: str) -> tuple[dict[str, str], list[str]]:
         item = item[2:].strip()
         if pip_indent is not None and indent > pip_indent:
             pip.append(item)
+            named = re.match(r"^([A-Za-z0-9][A-Za-z0-9._-]*)\s*(.*)$", item)
+            if named:  # a package from PyPI; not "-e ." (the package itself)
+                found[_normal(named.group(1))] = named.group(2).replace(" ", "")
             continue
         pip_indent = None
         if item == "pip:":
@@ -101,5 +105,7 @@ def test_the_comparison_sees_a_package_added_or_dropped(texts):
     assert set(added) - set(base) == {"pandas"}
     dropped, _ = conda_packages(env.replace("  - pytorch>=2.2\n", ""))
     assert set(base) - set(dropped) == {"torch"}
+    from_pypi, _ = conda_packages(env.replace("      - -e .", "      - rich>=13\n      - -e ."))
+    assert set(from_pypi) - set(base) == {"rich"} and from_pypi["rich"] == ">=13"
     more = pyproject_packages(pyproject.replace('"tqdm>=4.66",', '"tqdm>=4.66",\n    "rich",'))
     assert set(more) - set(pyproject_packages(pyproject)) == {"rich"}

@@ -105,7 +105,7 @@ def test_results_json_has_one_test_per_check_with_safe_text() -> None:
         ("01_a.ipynb: check_y", 0, 3),
         ("03_b.ipynb: check_z", 1, 1),
     ]
-    assert results["tests"][1]["output"] == "CheckFailed: red  and  evil tab line"
+    assert results["tests"][1]["output"] == "CheckFailed: red  and evil tab  line"
     assert results["tests"][2]["output"] == (
         "03_b.ipynb not graded: submitted 2 times (a, b); upload one copy"
     )

@@ -16,9 +16,6 @@ from coursecnn.__main__ import main as cli
 from coursecnn.grading import MarkupError
 from coursecnn.grading import notebook as nbm
 from coursecnn.grading.grade import (
-    CellOutcome,
-    _exception_reason,
-    explain,
     grade,
     restore_locked,
 )
@@ -264,48 +261,6 @@ def test_restore_locked_puts_back_edited_deleted_and_duplicated_checks() -> None
     assert len({c.id for c in nb.cells}) == len(nb.cells)
 
 
-def test_reasons_read_from_nbval_reports() -> None:
-    tb = (
-        "Notebook cell execution failed\nCell 3: Cell execution caused an exception\n\n"
-        "Input:\ncheck_conv(conv)\n\nTraceback:\n\n-----\n"
-        "CheckFailed                      Traceback (most recent call last)\n"
-        "Cell In[4], line 1\n----> 1 check_conv(conv)\n\n"
-        "CheckFailed: \n[check_conv] not yet right.\n  expected: shape (1, 1, 3, 3)\n"
-        "  got:      shape (1, 1, 4, 4)\n  likely mistake: forgot the +1\n"
-    )
-    reason = _exception_reason(tb)
-    assert reason.startswith("CheckFailed: [check_conv] not yet right.")
-    assert "likely mistake: forgot the +1" in reason
-    # What nbval reports for a CheckFailed shown without a traceback (coursecnn.checks installs
-    # that display in the kernel): the error line comes after nbval's "Traceback:" heading, and
-    # source lines above it that look like one ("conv", "note: ...") are not taken for it.
-    bare = (
-        "Notebook cell execution failed\nCell 5: Cell execution caused an exception\n\n"
-        "Input:\nconv\nnote: int = 1\nchecks.check_output_size(output_size)\n\nTraceback:\n\n"
-        "CheckFailed: [check_output_size] not yet answered: the function still raises "
-        "NotImplementedError.\n  Replace `raise NotImplementedError()` with your code and run "
-        "that cell again.\n"
-    )
-    assert explain(CellOutcome("failed", bare), 5) == (
-        "CheckFailed: [check_output_size] not yet answered: the function still raises "
-        "NotImplementedError. Replace `raise NotImplementedError()` with your code and run that "
-        "cell again."
-    )
-    wrong = bare.replace(
-        bare[bare.index("CheckFailed: ") :],
-        "CheckFailed: [check_output_size] not yet right.\n  expected: output_size(5, 3) = 3\n"
-        "  got:      4\n  likely mistake: off by one\n",
-    )
-    assert explain(CellOutcome("failed", wrong), 5) == (
-        "CheckFailed: [check_output_size] not yet right. expected: output_size(5, 3) = 3 "
-        "got: 4 likely mistake: off by one"
-    )
-    timeout = "Cell 2: Timeout of 5 seconds exceeded executing cell\nKeyboardInterrupt: "
-    assert explain(CellOutcome("failed", timeout), 5) == "timed out after 5 s"
-    skipped = CellOutcome("skipped", "Previous cell timed out, expected cell to fail")
-    assert "earlier cell timed out" in explain(skipped, 5)
-
-
 # ------------------------------------------------------------------ grading (runs kernels)
 
 
@@ -340,8 +295,8 @@ def test_grade_master_full_and_released_zero(tmp_path: Path, capsys: pytest.Capt
             cell.source = "# NBVAL_RAISES_EXCEPTION\n" + cell.source
     cell_by_id(cheat, "ex_mul").source = "def mul(a, b):\n    return a + b"
     write(cheat, tmp_path / "cheat" / "01_tiny.ipynb")
-    # Graded against itself (its tagged checks would be "restored"), the release would score in
-    # full: nbval lets a tagged cell fail. That is why grade puts back the master's cells.
+    # Graded against itself (its tagged checks "restored"), the release still scores nothing:
+    # the checks decide in the grader, where no tag excuses a failure.
     write(student, tmp_path / "self" / "01_tiny.ipynb")
 
     results = grade(tmp_path / "student", tmp_path / "master", timeout=TIMEOUT, echo=False)
@@ -361,7 +316,7 @@ def test_grade_master_full_and_released_zero(tmp_path: Path, capsys: pytest.Capt
     assert [c.earned for c in cheated[0].checks] == [0, 0, 0]
     assert "mul(2, 3) should be 6" in cheated[0].checks[1].reason
     itself = grade(tmp_path / "self", tmp_path / "self", timeout=TIMEOUT, echo=False)
-    assert [c.earned for c in itself[0].checks] == [2, 3, 1]
+    assert [c.earned for c in itself[0].checks] == [0, 0, 0]
 
 
 def test_grade_survives_loops_crashes_broken_and_missing_notebooks(tmp_path: Path) -> None:
@@ -398,7 +353,7 @@ def test_grade_survives_loops_crashes_broken_and_missing_notebooks(tmp_path: Pat
     assert got[("b.ipynb", "check_pow_")] == (0, f"timed out after {TIMEOUT} s")
     assert got[("b.ipynb", "check_div")] == (1, "passed")  # the loop was interrupted
     assert got[("b.ipynb", "check_mod")][0] == 0
-    assert "kernel died" in got[("b.ipynb", "check_mod")][1]
+    assert "the kernel had died" in got[("b.ipynb", "check_mod")][1]
     assert got[("d.ipynb", "check_mod")][0] == 0
     assert "not a valid notebook" in got[("d.ipynb", "check_mod")][1]
     assert got[("e.ipynb", "check_mod")] == (0, "missing notebook e.ipynb")
@@ -415,7 +370,8 @@ def test_grade_survives_loops_crashes_broken_and_missing_notebooks(tmp_path: Pat
 
 
 def test_notebooks_graded_side_by_side_share_the_cores(tmp_path: Path, monkeypatch) -> None:
-    """With jobs=2 each kernel gets cores // 2 torch threads (COURSECNN_THREADS), not every core."""
+    """With jobs=2 each kernel gets cores // 2 torch threads (COURSECNN_THREADS), not every core;
+    the kernel sees it, the check (which runs in the grader) reads what the kernel saw."""
     import coursecnn.train.seed as seed_mod
 
     monkeypatch.delenv("COURSECNN_THREADS", raising=False)
@@ -423,12 +379,8 @@ def test_notebooks_graded_side_by_side_share_the_cores(tmp_path: Path, monkeypat
     for name in ("01_a.ipynb", "02_b.ipynb"):
         nb = new_notebook()
         nb.cells = [
-            check(
-                f"check_{name[:2]}",
-                "import os\nassert os.environ.get('COURSECNN_THREADS') == '2', "
-                "os.environ.get('COURSECNN_THREADS')",
-                1,
-            )
+            new_code_cell("import os\nTHREADS = os.environ.get('COURSECNN_THREADS')"),
+            check(f"check_{name[:2]}", "assert THREADS == '2', THREADS", 1),
         ]
         write(nb, tmp_path / "master" / name)
     results = grade(tmp_path / "master", tmp_path / "master", tmp_path / "out", echo=False, jobs=2)

@@ -213,19 +213,26 @@ def test_every_master_passes_both() -> None:
 
 
 def test_release_clears_solutions_as_nbgrader_does() -> None:
-    """Regions, and a solution cell without one, become the same stub in both."""
+    """Solution regions become the same stub in both, and the same cells are tagged."""
     from nbgrader.preprocessors import ClearSolutions
 
+    from coursecnn.grading.nbgrader_tags import RaisesExceptionTags
+
     nb = good_notebook()
-    nb.cells.insert(1, solution("x = 1\ny = 2", gid="ex_whole"))
-    nb.cells.insert(
-        2, solution("a = 0\n### BEGIN SOLUTION\na = 1\n### END SOLUTION\nb = a\n", "ex_two")
-    )
+    two = "a = 0\n    ### BEGIN SOLUTION\n    a = 1\n    ### END SOLUTION\nb = a\n"
+    nb.cells.insert(1, solution(two, "ex_two"))
     ours = student_version(nb, "01_tiny.ipynb")
     theirs, _ = ClearSolutions().preprocess(copy.deepcopy(nb), {})
+    theirs, _ = RaisesExceptionTags().preprocess(theirs, {})
     assert [c.source for c in ours.cells] == [c.source for c in theirs.cells]
-    assert ours.cells[1].source == "\n".join(nbm.STUB)
-    assert all(RAISES in c.metadata.get("tags", []) for c in ours.cells if c.cell_type == "code")
+    assert [c.metadata.get("tags") for c in ours.cells] == [
+        c.metadata.get("tags") for c in theirs.cells
+    ]
+    assert (
+        ours.cells[1].source
+        == "a = 0\n    # YOUR CODE HERE\n    raise NotImplementedError()\nb = a\n"
+    )
+    assert RAISES in ours.cells[1].metadata["tags"]
 
 
 def test_the_nbgrader_config_loads_and_leaves_the_environment_alone() -> None:

@@ -353,13 +353,27 @@ def check_sigmoid_backward(sigmoid_backward: Callable[..., Any]) -> None:
 
 
 # ----------------------------------------------------------------------------- numerical gradient
+# The functions to differentiate live at module level: a grader sends them to the student's
+# kernel by name (coursecnn.checks._remote).
+def _sum_exp(v: np.ndarray) -> float:
+    return float(np.sum(np.exp(v)))
+
+
+def _neighbours_and_cubes(v: np.ndarray) -> float:
+    return float(np.sum(v[:, :-1] * v[:, 1:]) + np.sum(v**3))
+
+
+def _sum_cubes(v: np.ndarray) -> float:
+    return float(np.sum(v**3))
+
+
 def check_numerical_gradient(numerical_gradient: Callable[..., Any]) -> None:
     """``numerical_gradient(f, x, eps)`` returns the centred-difference gradient of scalar ``f`` at ``x``."""
     name = "check_numerical_gradient"
     rng = np.random.default_rng(9)
     x = rng.uniform(-1.0, 2.0, size=(3, 4))
     eps = 1e-5
-    f = lambda v: float(np.sum(np.exp(v)))  # noqa: E731
+    f = _sum_exp
     expected = np.exp(x)
     x_in = x.copy()
     got = call_student(name, numerical_gradient, f, x_in, eps)
@@ -401,7 +415,7 @@ def check_numerical_gradient(numerical_gradient: Callable[..., Any]) -> None:
             "of x, including every row of a 2-D x (np.ndindex(x.shape) or np.nditer)",
             atol=1e-9,
         )
-    quad = lambda v: float(np.sum(v[:, :-1] * v[:, 1:]) + np.sum(v**3))  # noqa: E731
+    quad = _neighbours_and_cubes
     x2 = rng.normal(size=(2, 5))
     exp2 = 3 * x2**2
     exp2[:, :-1] += x2[:, 1:]
@@ -416,7 +430,7 @@ def check_numerical_gradient(numerical_gradient: Callable[..., Any]) -> None:
             _fmt(got2),
             "perturb one entry at a time and restore it before moving on to the next",
         )
-    cube = lambda v: float(np.sum(v**3))  # noqa: E731
+    cube = _sum_cubes
     for shape, step in (((7,), 1e-2), ((2, 3, 2), 0.05)):  # 1-D and 3-D x, a large eps
         x3 = rng.normal(size=shape)
         # for a cubic the centred difference is exact up to eps^2: (x+e)^3 - (x-e)^3 = 6x^2 e + 2e^3

@@ -25,6 +25,7 @@ from coursecnn.checks._guard import (
     declare,
     student_code,
 )
+from coursecnn.checks._remote import forward_backward, module_like, observe
 from coursecnn.checks._report import CheckFailed, as_ints, call_student, fail, passed
 
 __all__ = [
@@ -373,7 +374,7 @@ def _candidates(ref: nn.Module, x: torch.Tensor) -> dict[str, torch.Tensor]:
 
 def _build(check: str, cls: Any, c_in: int, c_out: int, stride: int, case: str) -> nn.Module:
     block = call_student(check, cls, c_in, c_out, stride)
-    if not isinstance(block, nn.Module):
+    if not module_like(check, block):
         fail(check, f"{case}: an nn.Module", type(block).__name__, "subclass nn.Module")
     return block.double()
 
@@ -410,6 +411,24 @@ def _forward(check: str, block: nn.Module, x: torch.Tensor, case: str, mode: str
         fail(
             check,
             f"{case}, {mode}: a forward pass on a batch {tuple(x.shape)}",
+            f"{type(err).__name__}: {err}",
+            "shapes do not fit: the shortcut must have the residual branch's shape (a 1x1 "
+            "projection with the same stride where the stride or the channels change), and "
+            "every 3x3 conv has padding=1",
+        )
+
+
+def _forward_backward(check: str, block: Any, x: torch.Tensor, up: torch.Tensor, case: str):
+    """The student's block in train mode, forward and backward (where the block lives):
+    ``(output, dL/dx, x afterwards)`` for L = sum(output * up)."""
+    try:
+        return observe(check, forward_backward, check, block, x.clone(), up)
+    except CheckFailed:
+        raise
+    except Exception as err:
+        fail(
+            check,
+            f"{case}, train mode: a forward and a backward pass on a batch {tuple(x.shape)}",
             f"{type(err).__name__}: {err}",
             "shapes do not fit: the shortcut must have the residual branch's shape (a 1x1 "
             "projection with the same stride where the stride or the channels change), and "
@@ -465,21 +484,20 @@ def check_residual_block(cls: Any) -> None:
         _load(check, block, state, case, what)
         # train mode: batch statistics, running statistics updated, gradients
         block.train(), ref.train()
-        xs, xr = x.clone().requires_grad_(), x.clone().requires_grad_()
-        got, ref_out = _forward(check, block, xs, case, "train mode"), ref(xr)
+        xr = x.clone().requires_grad_()
+        ref_out = ref(xr)
+        up = torch.randn(ref_out.shape, generator=g, dtype=torch.float64)
+        got, grad_x, x_after = _forward_backward(check, block, x, up, case)
         _compare(check, got, ref_out, copy.deepcopy(ref), x, case, "train mode")
-        if not torch.equal(xs.detach(), x):
+        if not torch.equal(x_after, x):
             fail(check, f"{case}: the input left as it was", "a changed input",
                  "an in-place operation (relu_, +=) on x itself")  # fmt: skip
-        up = torch.randn(ref_out.shape, generator=g, dtype=torch.float64)
-        with student_code(check):
-            (got * up).sum().backward()
         (ref_out * up).sum().backward()
-        if xs.grad is None or not torch.allclose(xs.grad, xr.grad, atol=1e-8, rtol=1e-6):
+        if grad_x is None or not torch.allclose(grad_x, xr.grad, atol=1e-8, rtol=1e-6):
             fail(
                 check,
                 f"{case}: dL/dx equal to torchvision's",
-                "another gradient" if xs.grad is not None else "no gradient",
+                "another gradient" if grad_x is not None else "no gradient",
                 "the gradient must flow through both paths: do not detach the shortcut",
             )
         for name in ("bn1", "bn2"):

@@ -22,6 +22,7 @@ from coursecnn.checks._guard import (
     ForbiddenCall,
     declare,
 )
+from coursecnn.checks._remote import observe, observer
 from coursecnn.checks._report import as_ints, call_student, fail, not_answered, passed
 from coursecnn.models.provenance import made_by_course
 
@@ -445,6 +446,34 @@ class _Recorder:
         return [e for e in self.events if e[0] == "forward" and e[3] in batch_sizes]
 
 
+class _Recorded:
+    """What a ``_Recorder`` saw, as data (it comes back from the student's kernel)."""
+
+    def __init__(self, events: list, first_grad: float | None) -> None:
+        self.events = [tuple(e) for e in events]
+        self.first_grad = first_grad
+
+    def forwards(self, batch_sizes: set[int]) -> list[tuple]:
+        return [e for e in self.events if e[0] == "forward" and e[3] in batch_sizes]
+
+
+@observer
+def _run_train_loop(train_loop: Callable[..., Any]) -> dict[str, Any]:
+    """Where the student's code lives: the check's model, loaders and SGD, the student's loop run
+    on them under a recorder. Returns data: the history, the events, the first gradient's norm
+    and the final weights."""
+    from coursecnn.train import seed_everything
+
+    model, loaders = _loop_setup()
+    opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    rec = _Recorder(model, opt)
+    train, val = loaders()
+    seed_everything(LOOP_SEED)  # what fit(seed=...) does first: the same dropout masks
+    history = call_student("train_loop", train_loop, model, train, val, opt, LOOP_EPOCHS)
+    return {"history": history, "events": rec.events, "first_grad": rec.first_grad,
+            "state": model.state_dict()}  # fmt: skip
+
+
 def _order_mistake(events: list[tuple]) -> str | None:
     """The first misplaced zero_grad / backward / step, read as a state machine."""
     fresh, pending, steps = True, False, 0  # fresh: gradients are zero (or None)
@@ -544,20 +573,16 @@ def check_train_loop(train_loop: Callable[..., Any]) -> None:
     train and eval mode give different numbers; it is handed over in eval mode. SGD with
     momentum, so a loss summed instead of averaged also shows.
     """
-    from coursecnn.train import seed_everything
-
     check = "train_loop"
     model, loaders = _loop_setup()
     reference = copy.deepcopy(model)
-    opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
     ref_opt = torch.optim.SGD(reference.parameters(), lr=0.05, momentum=0.9)
     history, ref_losses, ref_first_grad = _reference_fit(reference, loaders, ref_opt)
 
-    rec = _Recorder(model, opt)
-    train, val = loaders()
-    seed_everything(LOOP_SEED)  # what fit(seed=...) does first: the same dropout masks
-    got = call_student(check, train_loop, model, train, val, opt, LOOP_EPOCHS)
-    got = _history_lists(check, got)
+    run = observe(check, _run_train_loop, train_loop)
+    rec = _Recorded(run["events"], run["first_grad"])
+    model.load_state_dict(run["state"])
+    got = _history_lists(check, run["history"])
 
     train_sizes = {LOOP_TRAIN_BATCH, LOOP_TRAIN % LOOP_TRAIN_BATCH}
     val_sizes = {LOOP_VAL_BATCH, LOOP_VAL % LOOP_VAL_BATCH}

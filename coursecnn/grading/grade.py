@@ -1,21 +1,25 @@
 """Scores for submitted notebooks: ``python -m coursecnn grade DIR [--master notebooks/]``.
 
-For every master notebook with graded check cells (``nbgrader.grade`` true):
+Grading treats every submission as hostile; the verdicts are made outside the student's code:
 
-1. the submitted notebook of the same file name is read (missing or unreadable: every check of
-   it scores 0, with the reason);
-2. every locked cell (``nbgrader.locked`` true) is put back from the master by ``grade_id``, so an
-   edited check still checks; a locked cell the student deleted is put back after the nearest
-   earlier cell that is still there (matched by ``grade_id`` or cell id);
-3. outputs are cleared, so that nbval only asks whether each cell runs without an error;
-4. nbval runs the notebook in a subprocess (``pytest --nbval-lax --nbval-current-env
-   --nbval-cell-timeout=T``) with an overall timeout, in a scratch folder that mirrors the
-   submitted folder; the per-cell results come from its JUnit XML, where nbval names the k-th
-   code cell ``Cell k``;
-5. a graded check earns its points when its cell ran without an error.
-
-The scores go to the terminal (a table per notebook and a total) and to ``scores.json``,
-``scores.csv`` and ``scores.xml`` (JUnit, one test case per ``grade_id``).
+1. the masters are read and hashed once, at the start, and never reread; the score files of an
+   earlier run are removed from the output folder;
+2. the student's folder is copied first, regular files only (:mod:`.intake`: symlinks, FIFOs and
+   devices are refused, saying so, and a refused notebook costs only its own points);
+3. in the copy of each notebook, every locked cell (``nbgrader.locked``) is put back from the
+   master by ``grade_id``; a locked cell the student deleted is put back after the nearest
+   earlier cell that is still there;
+4. the notebook's cells run one at a time in a kernel of its own inside a sandbox
+   (:mod:`.sandbox`: ``bwrap``, no network, limits, the whole process tree killed at the end);
+5. each graded check cell runs *here*, in the grader's process, never in the kernel: its code
+   is the master's, its names are the master's imports or the student's objects fetched through
+   a channel that carries data only (:mod:`.channel`, :mod:`.codec`); a check earns its points
+   when it raises nothing;
+6. a scan of the solution cells lists calls to what each exercise rules out (:mod:`.shortcuts`),
+   for the instructor to review;
+7. the scores go to the terminal and, written atomically by the grader alone, to
+   ``scores.json``, ``scores.csv`` and ``scores.xml`` (JUnit), with what the instructor should
+   know: limits hit, network tried, processes left behind, files refused.
 """
 
 from __future__ import annotations
@@ -23,13 +27,10 @@ from __future__ import annotations
 import argparse
 import copy
 import csv
+import hashlib
 import io
 import json
 import os
-import re
-import shutil
-import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -41,27 +42,24 @@ from pathlib import Path
 from typing import Any
 
 from coursecnn.grading import notebook as nbm
-
-ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
-EXC_LINE = re.compile(r"^([A-Za-z_][\w.]*)(?::\s?(.*))?$")
-# Never mirrored into the scratch folder: they would change what pytest or ``import`` loads.
-NOT_MIRRORED = {"conftest.py", "pytest.ini", "pyproject.toml", "tox.ini", "setup.cfg", "coursecnn"}
-NOT_MIRRORED_SUFFIXES = {".py", ".pyc", ".pyd", ".so", ".pth", ".ipynb"}
+from coursecnn.grading.release import RAISES
+from coursecnn.grading.safe_text import spreadsheet_safe, strip_control
 
 
 @dataclass
 class CheckResult:
-    """One graded check of one notebook."""
+    """One graded check of one notebook; ``flags``: calls to what the exercise rules out."""
 
     grade_id: str
     earned: float
     possible: float
     reason: str
+    flags: list[str] = field(default_factory=list)
 
 
 @dataclass
 class CellOutcome:
-    """What nbval said about one code cell: ``passed``, ``failed`` or ``skipped``, and why."""
+    """How one code cell ran: ``passed``, ``failed`` or ``skipped`` (did not run), and why."""
 
     status: str
     message: str = ""
@@ -74,8 +72,10 @@ class NotebookResult:
     name: str
     checks: list[CheckResult] = field(default_factory=list)
     seconds: float = 0.0
-    # nbval's word on the k-th code cell of the notebook as it ran (locked cells put back)
+    # how the k-th code cell of the notebook ran (locked cells put back)
     cells: dict[int, CellOutcome] = field(default_factory=dict)
+    # what the instructor should know: limits hit, network tried, processes left, files refused
+    notes: list[str] = field(default_factory=list)
 
     @property
     def earned(self) -> float:
@@ -146,177 +146,27 @@ def _insert_position(master: Any, m_index: int, cells: list[Any]) -> int:
     return len(cells)
 
 
-# ---------------------------------------------------------------------------- running nbval
-
-
-def _mirror(submitted_dir: Path, work: Path) -> None:
-    """Link what the notebooks may read (data, images) from the submitted folder into ``work``.
-
-    Python files, packages, pytest configuration and other notebooks are left out: they could
-    change what ``import coursecnn`` or pytest loads.
-    """
-    if not submitted_dir.is_dir():
-        return
-    for entry in submitted_dir.iterdir():
-        if entry.name.startswith(".") or entry.name in NOT_MIRRORED:
-            continue
-        if entry.suffix in NOT_MIRRORED_SUFFIXES or (entry / "__init__.py").exists():
-            continue
-        try:
-            os.symlink(entry.resolve(), work / entry.name)
-        except OSError:
-            if entry.is_dir():
-                shutil.copytree(entry, work / entry.name)
-            else:
-                shutil.copy2(entry, work / entry.name)
-
-
-def run_nbval(
-    nb_path: Path, timeout: float, overall: float, threads: int | None = None
-) -> tuple[dict[int, CellOutcome], str]:
-    """Run nbval on one notebook in a subprocess; ``({code_cell_index: outcome}, problem)``.
-
-    ``problem`` is empty when nbval reported on the notebook, else what went wrong (the overall
-    timeout, or pytest's last lines when it wrote no report).
-    """
-    work = nb_path.parent
-    junit = work.parent / "nbval.xml"
-    ini = work.parent / "pytest.ini"
-    ini.write_text("[pytest]\n", encoding="utf-8")
-    cmd = [
-        sys.executable,
-        "-m",
-        "pytest",
-        "--nbval-lax",
-        "--nbval-current-env",
-        f"--nbval-cell-timeout={timeout:g}",
-        "--nbval-kernel-startup-timeout=120",
-        "-p",
-        "no:cacheprovider",
-        "-c",
-        str(ini),
-        f"--rootdir={work}",
-        f"--junitxml={junit}",
-        "-q",
-        nb_path.name,
-    ]
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "COV_CORE_"))}
-    env["MPLBACKEND"] = "Agg"
-    env["COURSECNN_STATIC_OUTPUT"] = "1"  # fit prints a line per run, no live bar
-    if threads is not None:  # the notebooks' limit_threads() reads it (unless already set)
-        env.setdefault("COURSECNN_THREADS", str(threads))
-        env.setdefault("OMP_NUM_THREADS", str(threads))
-    env.setdefault("PYTHONHASHSEED", "0")
-    proc = subprocess.Popen(
-        cmd,
-        cwd=work,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    problem = ""
-    try:
-        output, _ = proc.communicate(timeout=overall)
-    except subprocess.TimeoutExpired:
-        problem = f"the notebook ran past the overall limit of {overall:g} s and was stopped"
-        _stop(proc)
-        output, _ = proc.communicate()
-    text = ANSI.sub("", output.decode("utf-8", "replace"))
-    outcomes = parse_junit(junit) if junit.exists() else {}
-    if not outcomes and not problem:
-        tail = " | ".join(line for line in text.strip().splitlines()[-3:])
-        problem = f"nbval did not run the notebook: {tail[-300:]}"
-    return outcomes, problem
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    """Interrupt pytest (it stops its kernel and writes its report), then kill what is left."""
-    for sig, wait in ((signal.SIGINT, 20), (signal.SIGKILL, 10)):
-        try:
-            os.killpg(proc.pid, sig)
-        except ProcessLookupError:
-            return
-        try:
-            proc.wait(timeout=wait)
-            return
-        except subprocess.TimeoutExpired:
-            continue
-
-
-def parse_junit(path: Path) -> dict[int, CellOutcome]:
-    """``{k: outcome}`` for nbval's test cases named ``Cell k`` in a JUnit XML report."""
-    try:
-        root = ET.parse(path).getroot()
-    except ET.ParseError:
-        return {}
-    outcomes: dict[int, CellOutcome] = {}
-    for case in root.iter("testcase"):
-        m = re.fullmatch(r"Cell (\d+)", case.get("name", ""))
-        if not m:
-            continue
-        outcome = CellOutcome("passed")
-        for tag, status in (("failure", "failed"), ("error", "failed"), ("skipped", "skipped")):
-            node = case.find(tag)
-            if node is not None:
-                text = (node.text or "") or node.get("message", "")
-                if status == "skipped":
-                    text = node.get("message", "") or text
-                outcome = CellOutcome(status, ANSI.sub("", re.sub(r"#x1B", "\x1b", text)))
-                break
-        outcomes[int(m.group(1))] = outcome
-    return outcomes
-
-
-def explain(outcome: CellOutcome, timeout: float) -> str:
-    """A one-line reason for a failed cell, from nbval's report."""
-    msg = outcome.message
-    if outcome.status == "skipped":
-        if "timed out" in msg:
-            # nbval turns every failure after a timeout into an xfail, without the error
-            return "failed after an earlier cell timed out or the kernel died"
-        return f"skipped: {msg.strip()[:200]}"
-    if "Failed to interrupt kernel" in msg:
-        return (
-            f"the kernel crashed or hung: no reply within {timeout:g} s and it could not be "
-            "interrupted"
-        )
-    if "exceeded waiting for output" in msg:
-        return "the kernel stopped answering after the cell ran (it crashed or hung)"
-    if "Timeout of" in msg and "exceeded" in msg:
-        return f"timed out after {timeout:g} s"
-    if "Kernel dead" in msg:
-        return "did not run: the kernel had died (crashed) in an earlier cell"
-    return _exception_reason(msg)
-
-
-def _exception_reason(msg: str) -> str:
-    lines = msg.splitlines()
-    start = max(
-        (i for i, ln in enumerate(lines) if "Traceback (most recent call last)" in ln), default=-1
-    )
-    if start < 0:
-        # No Python traceback (a CheckFailed shows its message alone, see coursecnn.checks):
-        # read after nbval's own "Traceback:" heading, never the cell's source above it.
-        inputs = next((i for i, ln in enumerate(lines) if ln.strip() == "Input:"), -1)
-        start = next(
-            (i for i in range(inputs + 1, len(lines)) if lines[i].strip() == "Traceback:"), -1
-        )
-    for i in range(start + 1, len(lines)):
-        m = EXC_LINE.match(lines[i].rstrip())
-        if m and m.group(1) not in {"Input", "Traceback"}:
-            body = [m.group(2) or ""] + lines[i + 1 :]
-            text = " ".join(" ".join(body).split())
-            mistake = re.search(r"likely mistake:\s*(.*)", text)
-            if mistake and len(text) > 200:
-                head = text[: text.find("expected:")].strip() if "expected:" in text else ""
-                text = f"{head} likely mistake: {mistake.group(1)}".strip()
-            return f"{m.group(1)}: {text}"[:300].rstrip()
-    last = next((ln.strip() for ln in reversed(lines) if ln.strip()), "the cell failed")
-    return last[:300]
-
-
 # ---------------------------------------------------------------------------- grading
+
+
+@dataclass(frozen=True)
+class Master:
+    """A master notebook as read, once, at the start: its name, bytes' SHA-256 and cells."""
+
+    name: str
+    sha256: str
+    nb: Any
+
+
+def read_master(path: Path) -> Master:
+    """Read and hash one master; ``MarkupError`` when its markup is wrong."""
+    raw = path.read_bytes()
+    try:
+        nb = nbm.reads(raw.decode("utf-8"))
+    except Exception as err:  # nbformat raises several kinds for a broken file
+        raise nbm.MarkupError(f"{path.name}: cannot read the master notebook: {err}") from None
+    nbm.validate(nb, path.name)
+    return Master(path.name, hashlib.sha256(raw).hexdigest(), nb)
 
 
 def _all_lost(name: str, master: Any, reason: str) -> NotebookResult:
@@ -330,88 +180,202 @@ def _all_lost(name: str, master: Any, reason: str) -> NotebookResult:
 
 
 def grade_notebook(
-    master_path: Path,
+    master: Path | Master,
     submitted_dir: Path,
     timeout: float = 120,
     overall: float | None = None,
     threads: int | None = None,
+    *,
+    sandbox: str = "bwrap",
+    refused: dict[str, str] | None = None,
+    limits: Any = None,
 ) -> NotebookResult:
     """Grade the submitted copy of one master notebook (see the module docstring).
 
-    ``threads``: CPU threads for the notebook's torch (``COURSECNN_THREADS``), so that notebooks
-    graded side by side do not each take every core.
+    ``submitted_dir`` must already be the grader's private copy (:func:`.intake.copy_submission`);
+    ``refused``: what that copy left out, by relative path. ``threads``: CPU threads for the
+    kernel's torch (``COURSECNN_THREADS``). ``sandbox``: ``"bwrap"`` or ``"none"`` (see
+    :mod:`.sandbox`).
     """
+    from coursecnn.train.seed import available_cpus
+
     start = time.monotonic()
-    name = master_path.name
-    master = nbm.read(master_path)
-    nbm.validate(master, name)
+    if not isinstance(master, Master):
+        master = read_master(Path(master))
+    threads = threads or available_cpus()
     try:
-        result = _grade(master, name, submitted_dir, timeout, overall, threads)
+        why = (refused or {}).get(master.name)
+        if why:
+            result = _all_lost(master.name, master.nb, f"{master.name}: {why}")
+        else:
+            result = _grade(master, Path(submitted_dir), timeout, overall, threads, sandbox,
+                            limits)  # fmt: skip
     except Exception as err:  # one notebook's trouble never stops the grading of the others
-        result = _all_lost(name, master, f"grading error ({type(err).__name__}: {err})"[:300])
+        result = _all_lost(
+            master.name, master.nb, f"grading error ({type(err).__name__}: {err})"[:300]
+        )
     result.seconds = time.monotonic() - start
     return result
 
 
 def _grade(
-    master: Any,
-    name: str,
-    submitted_dir: Path,
-    timeout: float,
-    overall: float | None,
-    threads: int | None = None,
-) -> NotebookResult:
+    master: Master, submitted_dir: Path, timeout: float, overall: float | None, threads: int,
+    sandbox_mode: str, limits: Any = None,
+) -> NotebookResult:  # fmt: skip
+    from coursecnn.grading import channel as ch
+    from coursecnn.grading import intake, sandbox
+
+    name = master.name
     path = submitted_dir / name
     if not path.is_file():
-        return _all_lost(name, master, f"missing notebook {name}")
+        return _all_lost(name, master.nb, f"missing notebook {name}")
     try:
         submitted = nbm.read(path)
         submitted.cells  # noqa: B018 - a JSON file that is not a notebook fails here
     except Exception as err:  # nbformat raises several kinds for a broken file
         first = " ".join(str(err).split())[:200]
-        return _all_lost(name, master, f"not a valid notebook ({type(err).__name__}: {first})")
-    nb, notes = restore_locked(master, submitted)
-    code_index: dict[str, int] = {}
-    k = 0
-    for cell in nb.cells:
-        if cell.cell_type == "code":
-            gid = nbm.grade_id(cell)
-            if gid is not None and nbm.is_graded(cell):
-                code_index.setdefault(gid, k)
-            k += 1
+        return _all_lost(name, master.nb, f"not a valid notebook ({type(err).__name__}: {first})")
+    nb, notes = restore_locked(master.nb, submitted)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    graded = {nbm.grade_id(c) for c in code if nbm.is_graded(c)}
     if overall is None:
-        overall = timeout * (k + 2) + 120
-    with tempfile.TemporaryDirectory(prefix="coursecnn-grade-") as tmp:
-        work = Path(tmp) / "work"
-        work.mkdir()
-        _mirror(submitted_dir, work)
-        nbm.write_atomic(nb, work / name)
-        outcomes, problem = run_nbval(work / name, timeout, overall, threads)
-    result = NotebookResult(name, cells=outcomes)
-    for _, m_cell in nbm.graded_cells(master):
+        overall = timeout * (len(code) + 2) + 120
+    result = NotebookResult(name)
+    verdicts: dict[str, tuple[bool, str]] = {}
+    imports = ch.master_imports([c.source for c in master.nb.cells if c.cell_type == "code"])
+    limits = limits or sandbox.Limits()
+    kernel = sandbox.start(intake.data_files(submitted_dir), limits, threads, sandbox_mode)
+    deadline = time.monotonic() + overall
+    channel = ch.Channel(kernel, timeout, deadline)
+    stopped = ""
+    try:
+        channel.ready(timeout=max(timeout, 120))
+    except (ch.KernelGone, ch.KernelTimeout) as err:
+        stopped = f"the kernel did not start ({err or 'no answer'})"
+        time.sleep(0.2)  # let the reader take what it printed
+        tail = strip_control(kernel.output.decode("utf-8", "replace"))[-400:]
+        result.notes.append(f"the kernel did not start: {tail}")
+    seen: set[str] = set()
+    for k, cell in enumerate(code):
+        gid = nbm.grade_id(cell)
+        is_check = gid in graded and nbm.is_graded(cell) and gid not in seen
+        if stopped:
+            result.cells[k] = CellOutcome("skipped", stopped)
+            if is_check:
+                seen.add(gid)
+                verdicts[gid] = (False, stopped)
+            continue
+        try:
+            if is_check:
+                seen.add(gid)
+                check = gid.removeprefix("check_")
+                ok, reason, _ = ch.run_check(channel, imports, cell.source, check)
+                verdicts[gid] = (ok, reason)
+                result.cells[k] = CellOutcome("passed" if ok else "failed", reason)
+            else:
+                ok, error = channel.run_cell(cell.source)
+                if not ok and RAISES in cell.metadata.get("tags", []):
+                    result.cells[k] = CellOutcome("passed", f"raised, as its tag says: {error}")
+                else:
+                    result.cells[k] = CellOutcome("passed" if ok else "failed", error)
+        except ch.KernelTimeout:
+            late = time.monotonic() >= deadline
+            why = (f"the notebook ran past the overall limit of {overall:g} s" if late
+                   else f"timed out after {timeout:g} s")  # fmt: skip
+            result.cells[k] = CellOutcome("failed", why)
+            if is_check:
+                verdicts[gid] = (False, why)
+            if not late and channel.interrupt():
+                result.notes.append(f"code cell {k} {why} and was interrupted")
+                continue
+            stopped = f"did not run: code cell {k} {'ran past the overall limit' if late else 'timed out'}"
+            result.notes.append(f"code cell {k} {why}; the kernel was stopped there")
+        except ch.KernelGone as err:
+            why = f"the kernel died (crashed or exited) in code cell {k}: {err}"
+            result.cells[k] = CellOutcome("failed", why)
+            if is_check:
+                verdicts[gid] = (False, why)
+            stopped = f"did not run: the kernel had died in code cell {k}"
+            result.notes.append(why)
+    report = {} if stopped else channel.report()
+    _finish(kernel, channel, result, report, limits)
+    for _, m_cell in nbm.graded_cells(master.nb):
         gid = nbm.grade_id(m_cell) or "?"
         possible = nbm.points(m_cell)
-        if gid not in code_index:
-            reason = f"cell {gid!r} is missing or is not a code cell"
-        elif code_index[gid] in outcomes:
-            outcome = outcomes[code_index[gid]]
-            if outcome.status == "passed":
-                result.checks.append(CheckResult(gid, possible, possible, "passed"))
-                continue
-            reason = explain(outcome, timeout)
-        else:
-            reason = problem or "nbval did not report on this cell"
-        result.checks.append(CheckResult(gid, 0.0, possible, reason))
-    if notes:
-        for check in result.checks:
-            if any(repr(check.grade_id) in note for note in notes):
-                check.reason += " (the cell had been deleted and was put back)"
+        ok, reason = verdicts.get(gid, (False, f"cell {gid!r} is missing or is not a code cell"))
+        if any(repr(gid) in note for note in notes):
+            reason += " (the cell had been deleted and was put back)"
+        result.checks.append(CheckResult(gid, possible if ok else 0.0, possible, reason))
+    _flag(master.nb, submitted, result)
     return result
+
+
+def _finish(kernel: Any, channel: Any, result: NotebookResult, report: dict, limits: Any) -> None:
+    """Stop the kernel, kill what it left, and note what the instructor should know."""
+    from coursecnn.grading import sandbox
+
+    extra = kernel.leftover()
+    channel.close()
+    if extra:
+        result.notes.append(f"left {extra} process(es) running at the end; all were killed")
+    for line in (report.get("network") or [])[:3]:
+        result.notes.append(f"tried the network (blocked): {strip_control(str(line))[:100]}")
+    if any(o.message.startswith("MemoryError") for o in result.cells.values()):
+        result.notes.append(
+            f"hit the memory limit ({limits.memory / 2**30:g} GiB): a cell raised MemoryError"
+        )
+    if any("File too large" in o.message for o in result.cells.values()):
+        result.notes.append("hit the file-size limit")
+    kernel.stop()
+    if kernel.output_total > sandbox.OUTPUT_KEEP:
+        result.notes.append(
+            f"printed {kernel.output_total} bytes; only the first {sandbox.OUTPUT_KEEP} were kept"
+        )
+    status = kernel.exit_status()
+    if status in (128 + 24, -24):
+        result.notes.append("hit the CPU-time limit (SIGXCPU)")
+    elif status in (128 + 25, -25):
+        result.notes.append("hit the file-size limit (SIGXFSZ)")
+
+
+def _flag(master: Any, submitted: Any, result: NotebookResult) -> None:
+    """Put the shortcut scan's findings on each check (for review; they cost no points)."""
+    try:
+        from coursecnn.grading.shortcuts import flag_shortcuts
+    except ImportError:
+        return
+    try:
+        flags = flag_shortcuts(master, submitted)
+    except Exception as err:  # a scan that fails says so; it never costs points
+        result.notes.append(f"the shortcut scan failed: {type(err).__name__}: {err}"[:200])
+        return
+    for check in result.checks:
+        check.flags = [strip_control(f)[:200] for f in flags.get(check.grade_id, [])]
 
 
 def graded_masters(master: Path) -> list[Path]:
     """The master notebooks that hold at least one graded check cell."""
     return [p for p in nbm.notebook_paths(master) if nbm.has_graded_cells(nbm.read(p))]
+
+
+def resolve_sandbox(mode: str) -> str:
+    """``"bwrap"`` or ``"none"`` for ``mode`` (``"auto"``: bwrap where it works); ``ValueError``
+    when ``"bwrap"`` is asked for and cannot run here."""
+    from coursecnn.grading.sandbox import bwrap_usable
+
+    if mode not in ("auto", "bwrap", "none"):
+        raise ValueError(f"sandbox: expected 'auto', 'bwrap' or 'none', got {mode!r}")
+    if mode == "none":
+        return mode
+    why = bwrap_usable()
+    if not why:
+        return "bwrap"
+    if mode == "auto":
+        return "none"
+    raise ValueError(
+        f"sandbox: {why}. Grade on Linux with bubblewrap, or pass --sandbox none only inside a "
+        "container that holds this one submission"
+    )
 
 
 def grade(
@@ -421,36 +385,62 @@ def grade(
     timeout: float = 120,
     echo: bool = True,
     jobs: int = 1,
+    sandbox: str = "bwrap",
+    limits: Any = None,
 ) -> list[NotebookResult]:
     """Grade every graded master notebook's submitted copy; write the scores into ``out``.
 
-    ``jobs`` notebooks run at a time, each with ``cores // jobs`` torch threads (at least 1):
-    two kernels that each start every core's threads at once train tens of times slower; the
-    tables are printed in notebook order.
+    ``jobs`` notebooks run at a time, each with ``cores // jobs`` torch threads (at least 1);
+    the tables are printed in notebook order.
     """
     submitted, master = Path(submitted), Path(master)
     if not master.exists():
         raise ValueError(f"master: no such folder or notebook: {master}")
-    masters = graded_masters(master)
-    if not masters:
+    if not submitted.is_dir():
+        raise ValueError(f"submitted: expected a folder of notebooks, got {submitted}")
+    paths = graded_masters(master)
+    if not paths:
         raise ValueError(f"master: no notebook in {master} has a graded check cell")
-    for path in masters:  # refuse bad master markup before spending time on running
-        nbm.validate(nbm.read(path), path.name)
+    masters = [read_master(p) for p in paths]  # read and hashed once; never reread
+    mode = resolve_sandbox(sandbox)
+    out_dir = Path(out) if out is not None else submitted
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for stale in ("scores.json", "scores.csv", "scores.xml"):
+        (out_dir / stale).unlink(missing_ok=True)
+    from coursecnn.grading.intake import copy_submission
     from coursecnn.train.seed import available_cpus
 
     threads = max(1, available_cpus() // max(1, jobs))
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        futures = [
-            pool.submit(grade_notebook, path, submitted, timeout, None, threads) for path in masters
-        ]
-        results = []
-        for future in futures:
-            results.append(future.result())
-            if echo:
-                print(format_notebook(results[-1]), flush=True)
+    with tempfile.TemporaryDirectory(prefix="coursecnn-submission-") as tmp:
+        copy = Path(tmp) / "copy"
+        refused = copy_submission(submitted, copy)
+        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+            futures = [
+                pool.submit(
+                    grade_notebook,
+                    m,
+                    copy,
+                    timeout,
+                    None,
+                    threads,
+                    sandbox=mode,
+                    refused=refused,
+                    limits=limits,
+                )  # fmt: skip
+                for m in masters
+            ]
+            results = []
+            for future in futures:
+                results.append(future.result())
+                if echo:
+                    print(format_notebook(results[-1]), flush=True)
+    names = {m.name for m in masters}
+    for path, why in refused.items():
+        if path not in names and results:
+            results[0].notes.append(f"{path}: {why}")
     if echo:
         print(format_total(results), flush=True)
-    write_reports(results, Path(out) if out is not None else submitted, timeout)
+    write_reports(results, out_dir, timeout, {m.name: m.sha256 for m in masters})
     return results
 
 
@@ -466,17 +456,21 @@ def _json_num(x: float) -> float | int:
 
 
 def format_notebook(result: NotebookResult, width: int = 110) -> str:
-    """The table of one notebook: grade_id, earned / possible, reason."""
+    """The table of one notebook: grade_id, earned / possible, reason; then what to review."""
     gw = max([len("notebook total"), *(len(c.grade_id) for c in result.checks)])
     lines = [f"== {result.name}  ({result.seconds:.0f} s)"]
     for c in result.checks:
         pts = f"{_num(c.earned)} / {_num(c.possible)}"
-        reason = (
-            c.reason if len(c.reason) <= width - gw - 14 else c.reason[: width - gw - 17] + "..."
-        )
+        text = strip_control(c.reason)
+        reason = text if len(text) <= width - gw - 14 else text[: width - gw - 17] + "..."
         lines.append(f"   {c.grade_id:<{gw}}  {pts:>9}  {reason}")
     pts = f"{_num(result.earned)} / {_num(result.possible)}"
     lines.append(f"   {'notebook total':<{gw}}  {pts:>9}")
+    for c in result.checks:
+        if c.flags:
+            lines.append(f"   review {c.grade_id}: calls what it rules out: {'; '.join(c.flags)}")
+    for note in result.notes:
+        lines.append(f"   note: {strip_control(note)}")
     return "\n".join(lines)
 
 
@@ -487,7 +481,8 @@ def format_total(results: list[NotebookResult]) -> str:
     return f"TOTAL  {_num(earned)} / {_num(possible)}  ({len(results)} notebooks)"
 
 
-def scores_dict(results: list[NotebookResult], timeout: float) -> dict[str, Any]:
+def scores_dict(results: list[NotebookResult], timeout: float,
+                masters: dict[str, str] | None = None) -> dict[str, Any]:  # fmt: skip
     """What ``scores.json`` holds."""
     return {
         "total": {
@@ -499,7 +494,8 @@ def scores_dict(results: list[NotebookResult], timeout: float) -> dict[str, Any]
                 c.grade_id: {
                     "earned": _json_num(c.earned),
                     "possible": _json_num(c.possible),
-                    "reason": c.reason,
+                    "reason": strip_control(c.reason),
+                    **({"review": c.flags} if c.flags else {}),
                 }
                 for c in r.checks
             }
@@ -510,9 +506,11 @@ def scores_dict(results: list[NotebookResult], timeout: float) -> dict[str, Any]
                 "earned": _json_num(r.earned),
                 "possible": _json_num(r.possible),
                 "seconds": round(r.seconds, 1),
+                "notes": [strip_control(n) for n in r.notes],
             }
             for r in results
         },
+        "masters_sha256": masters or {},
         "cell_timeout_s": timeout,
     }
 
@@ -540,9 +538,19 @@ def junit_xml(results: list[NotebookResult]) -> str:
                 ]
             )
             if c.earned < c.possible:
-                ET.SubElement(case, "failure", message=c.reason).text = c.reason
+                reason = strip_control(c.reason)
+                ET.SubElement(case, "failure", message=reason).text = reason
+            if c.flags:
+                ET.SubElement(case, "system-out").text = "review: " + "; ".join(c.flags)
+        if r.notes:
+            ET.SubElement(suite, "system-out").text = "\n".join(strip_control(n) for n in r.notes)
     ET.indent(root)
     return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode")
+
+
+def _cell(text: str) -> str:
+    """A CSV cell from text a submission may have shaped: one line, never a formula."""
+    return spreadsheet_safe(strip_control(str(text)))
 
 
 def _write_text(path: Path, text: str) -> None:
@@ -556,32 +564,32 @@ def _write_text(path: Path, text: str) -> None:
         raise
 
 
-def write_reports(results: list[NotebookResult], out: Path, timeout: float) -> None:
+def write_reports(results: list[NotebookResult], out: Path, timeout: float,
+                  masters: dict[str, str] | None = None) -> None:  # fmt: skip
     """Write ``scores.json``, ``scores.csv`` and ``scores.xml`` into ``out``."""
     out.mkdir(parents=True, exist_ok=True)
-    _write_text(out / "scores.json", json.dumps(scores_dict(results, timeout), indent=2) + "\n")
+    text = json.dumps(scores_dict(results, timeout, masters), indent=2) + "\n"
+    _write_text(out / "scores.json", text)
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(["notebook", "grade_id", "earned", "possible", "reason"])
+    writer.writerow(["notebook", "grade_id", "earned", "possible", "reason", "review", "notes"])
     for r in results:
+        notes = "; ".join(r.notes)
         for c in r.checks:
-            writer.writerow([r.name, c.grade_id, _num(c.earned), _num(c.possible), c.reason])
+            writer.writerow([_cell(r.name), _cell(c.grade_id), _num(c.earned), _num(c.possible),
+                             _cell(c.reason), _cell("; ".join(c.flags)), _cell(notes)])  # fmt: skip
     _write_text(out / "scores.csv", buf.getvalue())
     _write_text(out / "scores.xml", junit_xml(results))
 
 
 def main(args: argparse.Namespace) -> int:
     """CLI entry: 0 when grading ran, whatever the score; 2 when it could not start."""
-    try:
-        import nbval  # noqa: F401
-    except ImportError:
-        print("grade needs nbval: pip install -e '.[test]'", file=sys.stderr)
-        return 2
     if args.timeout <= 0:
         print(f"--timeout: expected seconds > 0, got {args.timeout}", file=sys.stderr)
         return 2
     try:
-        grade(args.submitted, args.master, args.out, args.timeout, jobs=getattr(args, "jobs", 1))
+        grade(args.submitted, args.master, args.out, args.timeout, jobs=getattr(args, "jobs", 1),
+              sandbox=getattr(args, "sandbox", "bwrap"))  # fmt: skip
     except ValueError as err:  # MarkupError is a ValueError
         print(f"grade could not start: {err}", file=sys.stderr)
         return 2

@@ -27,15 +27,14 @@ import subprocess
 import sys
 import tempfile
 import time
-import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from coursecnn.grading import notebook as nbm
+from coursecnn.grading.safe_text import strip_control
 
-ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")
-BIDI = {chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))}
+ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")  # a terminal escape sequence, whole
 MAX_OUTPUT = 4000  # characters of one test's output
 
 
@@ -53,20 +52,12 @@ class Collected:
 
 
 def safe_text(text: str, newlines: bool = False) -> str:
-    """``text`` without terminal escapes, control characters or bidirectional overrides.
-
-    Each one becomes a space; with ``newlines``, line breaks are kept (``\\r\\n`` as ``\\n``).
-    """
-    text = ANSI.sub("", text).replace("\r\n", "\n")
-    out = []
-    for ch in text:
-        if ch == "\n" and newlines:
-            out.append(ch)
-        elif ch in BIDI or unicodedata.category(ch) in ("Cc", "Cs"):
-            out.append(" ")
-        else:
-            out.append(ch)
-    return "".join(out)
+    """``text`` without terminal escapes, control characters (each a space) or bidirectional
+    controls (``safe_text.strip_control``); with ``newlines``, line breaks are kept."""
+    text = ANSI.sub("", text)
+    if newlines:
+        return "\n".join(strip_control(line) for line in text.replace("\r\n", "\n").split("\n"))
+    return strip_control(text)
 
 
 def collect(submission: Path, wanted: set[str]) -> Collected:
@@ -151,8 +142,11 @@ def _write_json(path: Path, data: dict[str, Any]) -> None:
         raise
 
 
-def run(root: str | Path, timeout: float = 120) -> dict[str, Any]:
+def run(root: str | Path, timeout: float = 120, sandbox: str = "auto") -> dict[str, Any]:
     """Grade ``root/submission`` against ``root/source/notebooks``; write and return the results.
+
+    ``sandbox`` goes to ``grade``: ``"auto"`` runs each notebook in bubblewrap where the container
+    allows it, else in the container alone, which Gradescope gives each submission.
 
     Raises ``GradescopeError`` (and writes no ``results.json``) when the grader itself fails, so
     that Gradescope reports a failed autograder instead of a score of 0.
@@ -170,7 +164,7 @@ def run(root: str | Path, timeout: float = 120) -> dict[str, Any]:
         for name, rel in found.notebooks.items():
             shutil.copyfile(root / "submission" / rel, submitted / name)  # no link: see collect
         cmd = [sys.executable, "-m", "coursecnn", "grade", str(submitted), "--master", str(masters)]
-        cmd += ["--out", str(out), "--timeout", f"{timeout:g}"]
+        cmd += ["--out", str(out), "--timeout", f"{timeout:g}", "--sandbox", sandbox]
         print("$ " + " ".join(cmd), flush=True)
         code = subprocess.run(cmd, check=False).returncode
         if code != 0 or not (out / "scores.json").is_file():

@@ -2,8 +2,8 @@
 
 At the zip's root (Gradescope unpacks it into ``/autograder/source``):
 
-- ``setup.sh``, which Gradescope runs once, as root, on its Ubuntu image: Python >= 3.11 (from
-  Ubuntu's packages where the image has none), a virtual environment in ``/autograder/venv``
+- ``setup.sh``, which Gradescope runs once, as root, on its Ubuntu image: bubblewrap, Python
+  >= 3.11 (from Ubuntu's packages where the image has none), a virtual environment in ``/autograder/venv``
   with CPU-only torch, and the course installed from these files;
 - ``run_autograder``, which Gradescope runs for each submission (see ``gradescope``);
 - the course's files: ``pyproject.toml``, ``README.md``, ``LICENSE``, the package
@@ -57,6 +57,7 @@ find_python() {{
 
 export DEBIAN_FRONTEND=noninteractive
 apt-get update
+apt-get install -y bubblewrap  # grading sandboxes each notebook where the container allows it
 if ! PY=$(find_python); then
     apt-get install -y python3.11 python3.11-venv
     PY=$(find_python)

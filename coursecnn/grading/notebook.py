@@ -48,7 +48,8 @@ def cell_label(index: int, cell: Any) -> str:
 
 def nbgrader_meta(cell: Any) -> dict[str, Any]:
     """The cell's ``nbgrader`` metadata, or ``{}``."""
-    meta = cell.get("metadata", {}).get("nbgrader", {})
+    meta = cell.get("metadata", {})
+    meta = meta.get("nbgrader", {}) if isinstance(meta, dict) else {}
     return meta if isinstance(meta, dict) else {}
 
 
@@ -135,6 +136,25 @@ def strip_solutions(source: str) -> str:
     return "\n".join(out) + ("\n" if source.endswith("\n") else "")
 
 
+def blank_solutions(source: str) -> str:
+    """Empty every solution region, keeping its markers: the lines between them become the stub,
+    indented like the begin line. ``strip_solutions`` of the result equals that of ``source``."""
+    regions = solution_regions(source)
+    if not regions:
+        return source
+    lines = source.splitlines()
+    out: list[str] = []
+    pos = 0
+    for begin, end in regions:
+        out.extend(lines[pos : begin + 1])
+        indent = re.match(r"\s*", lines[begin]).group(0)  # type: ignore[union-attr]
+        out.extend(indent + stub for stub in STUB)
+        out.append(lines[end])
+        pos = end + 1
+    out.extend(lines[pos:])
+    return "\n".join(out) + ("\n" if source.endswith("\n") else "")
+
+
 def validate(nb: Any, name: str) -> None:
     """Raise ``MarkupError`` naming notebook and cell for markup that release, grade or nbgrader
     cannot use.
@@ -201,7 +221,8 @@ def _marker_problem(cell: Any) -> str | None:
 
 def _metadata_problem(cell: Any) -> str | None:
     """nbgrader's ``CheckCellMetadata`` (schema version 3), and what the course's grade needs."""
-    meta = cell.get("metadata", {}).get("nbgrader")
+    metadata = cell.get("metadata", {})
+    meta = metadata.get("nbgrader") if isinstance(metadata, dict) else None
     if meta is None:
         return None
     if not isinstance(meta, dict):
@@ -260,6 +281,11 @@ def graded_cells(nb: Any) -> list[tuple[int, Any]]:
 def has_graded_cells(nb: Any) -> bool:
     """True when the notebook holds at least one graded check cell."""
     return any(is_graded(c) for c in nb.cells)
+
+
+def reads(text: str) -> Any:
+    """A notebook from its JSON text (nbformat 4)."""
+    return nbformat.reads(text, as_version=4)
 
 
 def read(path: str | os.PathLike[str]) -> Any:

@@ -1,10 +1,11 @@
 """Student versions of the notebooks: ``python -m coursecnn release notebooks/ --out DIR``.
 
 Every solution region becomes ``# YOUR CODE HERE`` / ``raise NotImplementedError()`` (indented
-like its ``### BEGIN SOLUTION`` line), and a solution cell without a region becomes those two
-lines, as nbgrader's ``ClearSolutions`` makes them; outputs, execution counts and widget state
-are cleared; cell ids and metadata (``nbgrader`` included) are kept. Every notebook is checked before any is
-written, so a markup error writes nothing.
+like its ``### BEGIN SOLUTION`` line); outputs, execution counts and widget state are cleared;
+cell ids and metadata (``nbgrader`` included) are kept. Every notebook is checked before any is
+written, so a markup error writes nothing. ``student_version(..., keep_outputs=True)`` is the
+reading copy of the course website (``coursecnn.book``): the other cells keep their outputs, and
+only the solution cells lose theirs.
 
 The cells that raise on a fresh release, the solution cells (``NotImplementedError``) and the
 graded check cells (``CheckFailed``: "not yet answered"), get the cell tag ``raises-exception``
@@ -27,27 +28,32 @@ from coursecnn.grading import notebook as nbm
 RAISES = "raises-exception"  # the cell tag JupyterLab and nbval read as "an error is expected"
 
 
-def student_version(nb: Any, name: str) -> Any:
+def student_version(nb: Any, name: str, *, keep_outputs: bool = False) -> Any:
     """A copy of ``nb`` with solutions replaced and outputs cleared; ``MarkupError`` on bad markup.
 
     Solution cells and graded check cells are tagged ``raises-exception`` (see the module
-    docstring); ``nb`` itself is left as it was.
+    docstring); ``nb`` itself is left as it was. With ``keep_outputs`` only the cells that held a
+    solution lose their outputs (what the model answer printed or drew); the widget state goes
+    either way.
     """
     nbm.validate(nb, name)
     out = copy.deepcopy(nb)
     for cell in out.cells:
         if cell.cell_type != "code":
             continue
-        if nbm.is_solution(cell):  # validate refused regions anywhere else
-            if nbm.solution_regions(cell.source):
-                cell.source = nbm.strip_solutions(cell.source)
-            else:  # no region: the whole cell is the answer
-                cell.source = "\n".join(nbm.STUB)
-        if nbm.is_solution(cell) or nbm.is_graded(cell):
+        stripped = nbm.strip_solutions(cell.source)
+        if stripped != cell.source or nbm.is_graded(cell):
             tags = cell.metadata.setdefault("tags", [])
             if RAISES not in tags:
                 tags.append(RAISES)
-    nbm.clear_outputs(out)
+        if stripped != cell.source:
+            cell.outputs = []
+            cell.execution_count = None
+        cell.source = stripped
+    if keep_outputs:
+        out.metadata.pop("widgets", None)
+    else:
+        nbm.clear_outputs(out)
     return out
 
 
@@ -81,12 +87,21 @@ def release(source: str | Path, out: str | Path) -> list[Path]:
 
 
 def main(args: argparse.Namespace) -> int:
-    """CLI entry: release ``args.source`` into ``args.out``; 0 on success, 1 on a refusal."""
+    """CLI entry: release ``args.source`` into ``args.out``, or build a students' repository in
+    ``args.repo`` (``student_repo``); 0 on success, 1 on a refusal."""
     try:
-        written = release(args.source, args.out)
+        if getattr(args, "repo", None):
+            from coursecnn.grading.student_repo import build_student_repo
+
+            written = build_student_repo(args.repo, args.source)
+        else:
+            written = release(args.source, args.out)
     except ValueError as err:  # MarkupError is a ValueError
         print(f"release refused: {err}", file=sys.stderr)
         return 1
     for path in written:
         print(f"wrote {path}")
+    if getattr(args, "repo", None):
+        print(f"== the students' repository is {args.repo}: package, data and these notebooks, "
+              "no solutions. There: ./course lab, ./course check")  # fmt: skip
     return 0

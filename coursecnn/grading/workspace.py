@@ -87,12 +87,14 @@ def check(
     names: list[str] | None = None,
     timeout: float = 600,
     echo: bool = True,
+    sandbox: str = "auto",
 ) -> list[NotebookResult]:
     """Grade the student's notebooks in ``work`` against ``master``; print a table per notebook.
 
     ``names`` picks notebooks (``03``, ``03_pooling_and_activations``, ...); by default every
     graded notebook that the work folder holds. Locked cells are put back from the masters, as
-    ``grade`` does, so the points and reasons are the ones a grader would get.
+    ``grade`` does, and the checks decide outside the kernel, so the points and reasons are the
+    ones a grader would get. ``sandbox``: ``"auto"`` uses bubblewrap where it works.
     """
     work, master = Path(work), Path(master)
     if not work.is_dir():
@@ -107,11 +109,20 @@ def check(
         chosen = [p for p in graded if (work / p.name).exists()]
         if not chosen:
             raise ValueError(f"work: {work} holds none of the graded notebooks")
+    import tempfile
+
+    from coursecnn.grading.grade import resolve_sandbox
+    from coursecnn.grading.intake import copy_submission
+
+    mode = resolve_sandbox(sandbox)
     results = []
-    for path in chosen:
-        results.append(grade_notebook(path, work, timeout))
-        if echo:
-            print(format_notebook(results[-1]), flush=True)
+    with tempfile.TemporaryDirectory(prefix="coursecnn-check-") as tmp:
+        copy = Path(tmp) / "copy"
+        refused = copy_submission(work, copy, max_depth=0)
+        for path in chosen:
+            results.append(grade_notebook(path, copy, timeout, sandbox=mode, refused=refused))
+            if echo:
+                print(format_notebook(results[-1]), flush=True)
     if echo:
         print(format_total(results), flush=True)
     return results
