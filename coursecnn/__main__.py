@@ -1,4 +1,4 @@
-"""Command line: ``python -m coursecnn {info,release,grade,workspace,check,book} ...``."""
+"""Command line: ``python -m coursecnn {info,release,grade,gradescope,workspace,check,book} ...``."""
 
 from __future__ import annotations
 
@@ -30,6 +30,17 @@ def main(argv: list[str] | None = None) -> int:
                      help="bwrap (default): each notebook in its own bubblewrap sandbox; none: "
                      "only inside a container that holds this one submission")  # fmt: skip
 
+    gsc = sub.add_parser("gradescope", help="Gradescope's autograder: write its zip, or grade")
+    mode = gsc.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--out", help="write the autograder zip here, e.g. autograder.zip")
+    mode.add_argument("--run", action="store_true",
+                      help="grade ROOT/submission into ROOT/results/results.json (run_autograder)")  # fmt: skip
+    gsc.add_argument("--master", default="notebooks", help="folder of master notebooks (--out)")
+    gsc.add_argument("--notebooks", nargs="+", metavar="NN", default=None,
+                     help="ship only these graded notebooks, e.g. 01 03 (--out; default all)")  # fmt: skip
+    gsc.add_argument("--timeout", type=int, default=120, help="seconds allowed per cell")
+    gsc.add_argument("--root", default="/autograder", help="Gradescope's folder (--run)")
+
     wsp = sub.add_parser("workspace", help="release new notebooks into the student's work folder")
     wsp.add_argument("--master", default="notebooks", help="folder of master notebooks")
     wsp.add_argument("--work", default="my_course", help="the student's work folder")
@@ -56,6 +67,10 @@ def main(argv: list[str] | None = None) -> int:
         from coursecnn.grading.release import main as release_main
 
         return release_main(args)
+    if args.command == "gradescope":
+        from coursecnn.grading.gradescope import main as gradescope_main
+
+        return gradescope_main(args)
     if args.command == "book":
         from coursecnn.book.build import main as book_main
 

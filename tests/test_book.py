@@ -61,14 +61,15 @@ def master() -> nbformat.NotebookNode:
         outputs=[new_output("stream", name="stdout", text="6\n")],
         execution_count=2,
     )
-    solution.metadata["nbgrader"] = {"grade": False, "solution": True, "grade_id": "ex_area"}
+    solution.metadata["nbgrader"] = {"grade": False, "solution": True, "locked": False,
+                                     "grade_id": "ex_area", "schema_version": 3}  # fmt: skip
     check = new_code_cell(
         "check_area(area)",
         outputs=[new_output("stream", name="stdout", text="[area] passed\n")],
         execution_count=3,
     )
-    check.metadata["nbgrader"] = {"grade": True, "locked": True, "grade_id": "check_area"}
-    check.metadata["nbgrader"]["points"] = 1
+    check.metadata["nbgrader"] = {"grade": True, "solution": False, "locked": True,
+                                  "grade_id": "check_area", "points": 1, "schema_version": 3}  # fmt: skip
     nb = new_notebook()
     nb.cells = [
         new_markdown_cell("# 01 · Tiny\nAs notebook 00 showed, and notebook 01 says again."),

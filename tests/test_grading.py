@@ -58,9 +58,7 @@ def exercise(name: str, body: str, test: str, points: float) -> list[nbformat.No
 def master_a() -> nbformat.NotebookNode:
     nb = new_notebook()
     nb.cells = [
-        new_markdown_cell(
-            "# 01 · Tiny\nCode goes between `### BEGIN SOLUTION` and `### END SOLUTION`."
-        ),
+        new_markdown_cell("# 01 · Tiny\nWrite each function in the solution cell below its text."),
         new_code_cell("import math"),
         *exercise("add", "    return a + b", "assert add(2, 3) == 5, 'add(2, 3) should be 5'", 2),
         *exercise("mul", "    return a * b", "assert mul(2, 3) == 6, 'mul(2, 3) should be 6'", 3),
@@ -166,7 +164,7 @@ def test_release_writes_student_versions(tmp_path: Path) -> None:
     for mine, theirs in zip(student.cells, nb.cells, strict=True):
         assert {k: v for k, v in mine.metadata.items() if k != "tags"} == theirs.metadata
     assert not any("tags" in c.metadata for c in nb.cells)  # the master is left untagged
-    assert student.cells[0].source == nb.cells[0].source  # prose may name the markers inline
+    assert student.cells[0].source == nb.cells[0].source  # prose is left as it is
     for cell in student.cells:
         assert "return" not in cell.source
         if cell.cell_type == "code":
