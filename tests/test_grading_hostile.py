@@ -137,7 +137,11 @@ def test_answers_forged_on_the_channel_gain_nothing(course: Path) -> None:
     assert points(results) == [0, 0]
 
 
-def test_reading_the_masters_other_students_and_the_output_gains_nothing(course: Path) -> None:
+def test_reading_the_masters_other_students_and_the_output_gains_nothing(
+    course: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Nor does the grader's environment show: only an allow-list of variables reaches the kernel."""
+    monkeypatch.setenv("GRADER_SECRET", "1")
     write(master(), course / "other" / "01_tiny.ipynb")  # another student's solved copy
     targets = [course / "master" / "01_tiny.ipynb", course / "other" / "01_tiny.ipynb"]
     attack = (
@@ -150,6 +154,9 @@ def test_reading_the_masters_other_students_and_the_output_gains_nothing(course:
         "    except OSError:\n"
         "        pass\n"
         f"open({str(course / 'out' / 'scores.json')!r}, 'w').write('{{}}')\n"
+        "import os\n"
+        "if os.environ.get('GRADER_SECRET'):\n"
+        "    def add(a, b):\n        return a + b\n"
     )
     results = graded(course, attack)
     assert points(results) == [0, 0]
@@ -187,6 +194,32 @@ def test_network_limits_and_output_are_reported(course: Path) -> None:
     assert "memory limit" in notes
     assert "printed" in notes and "kept" in notes
     assert points(results) == [0, 0]
+
+
+def test_limits_on_processes_and_file_size_hold_in_the_kernel() -> None:
+    """Straight at the sandbox: a fork loop stops at the process limit, a big file at the size limit."""
+    from coursecnn.grading import channel as ch
+    from coursecnn.grading import sandbox
+
+    kernel = sandbox.start([], Limits(processes=40, file_size=1 << 20), 1)
+    chan = ch.Channel(kernel, 60, time.monotonic() + 120)
+    try:
+        chan.ready(60)
+        ok, err = chan.run_cell(
+            "import subprocess\nprocs = []\n"
+            "try:\n    for _ in range(200):\n        procs.append(subprocess.Popen(['sleep', '30']))\n"
+            "except OSError as e:\n    STOP = type(e).__name__\n"
+            "N = len(procs)\n"
+            "try:\n    open('/tmp/big', 'wb').write(b'0' * (2 << 20))\n    BIG = 'written'\n"
+            "except OSError as e:\n    BIG = str(e)\n"
+        )
+        assert ok, err
+        assert chan.get("N", "") < 200 and chan.get("STOP", "") in ("BlockingIOError", "OSError")
+        assert "File too large" in chan.get("BIG", "")
+        assert kernel.leftover() >= 1  # the sleeps, all killed with the sandbox below
+    finally:
+        chan.close()
+        kernel.stop()
 
 
 def test_symlinks_and_fifos_are_refused_and_cost_only_their_notebook(tmp_path: Path) -> None:

@@ -7,8 +7,9 @@ only a private ``tmpfs`` of capped size (``/tmp`` and the working folder); a PID
 processes all die with it; a new session (no terminal to inject into); an environment built from
 an allow-list; a user namespace of its own, as ``nobody`` with no capabilities. The kernel itself
 sets hard limits on memory, processes, file size and CPU time before the first cell
-(:mod:`.kernel`); the process limit counts every task of the grader's user, so it is set to what
-that user runs now plus ``Limits.processes``.
+(:mod:`.kernel`). The process limit is a ``pids`` control group where the grader may make one
+(:func:`pids_cgroup`; ``RLIMIT_NPROC`` does not bind root), else ``RLIMIT_NPROC``, set to what
+the grader's user runs now plus ``Limits.processes``.
 
 ``mode="none"`` runs the same kernel without ``bwrap``: only inside a container that already
 isolates one submission (Gradescope's), never on a machine with other students' work.
@@ -16,6 +17,7 @@ isolates one submission (Gradescope's), never on a machine with other students' 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -25,6 +27,7 @@ import sys
 import sysconfig
 import tempfile
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -46,7 +49,9 @@ class Limits:
     tmp_size: int = 1 << 30
 
     def for_kernel(self) -> dict[str, int]:
-        return {"memory": self.memory, "processes": self.processes,
+        # RLIMIT_NPROC counts every task of the user (threads included): what runs now, plus
+        # the allowance (it does not bind root; a pids control group does, see pids_cgroup)
+        return {"memory": self.memory, "processes": tasks_of_user() + self.processes,
                 "file_size": self.file_size, "cpu": self.cpu}  # fmt: skip
 
 
@@ -84,6 +89,39 @@ def tasks_of_user(uid: int | None = None) -> int:
     return total
 
 
+def pids_cgroup(limit: int) -> Path | None:
+    """A new control group that holds at most ``limit`` tasks (the ``pids`` controller, cgroup v1
+    or v2), or None where this user cannot make one. ``RLIMIT_NPROC`` does not bind a process
+    whose real user is root, even inside a user namespace: there, this is the process limit."""
+    import uuid
+
+    for base in (Path("/sys/fs/cgroup/pids"), Path("/sys/fs/cgroup")):
+        group = base / f"coursecnn-{uuid.uuid4().hex[:12]}"
+        try:
+            group.mkdir()
+        except OSError:
+            continue
+        try:
+            (group / "pids.max").write_text(str(limit))
+            return group
+        except OSError:
+            with contextlib.suppress(OSError):
+                group.rmdir()
+    return None
+
+
+def _remove_cgroup(group: Path) -> None:
+    for _ in range(50):
+        try:
+            for pid in (group / "cgroup.procs").read_text().split():
+                with contextlib.suppress(OSError):
+                    os.kill(int(pid), signal.SIGKILL)
+            group.rmdir()
+            return
+        except OSError:
+            time.sleep(0.05)
+
+
 def _readable_roots() -> list[Path]:
     """What the kernel must read: the system, the Python installation, the environment, the
     package (its folder alone) and the course's data folder."""
@@ -118,6 +156,7 @@ class Kernel:
     output: bytearray = field(default_factory=bytearray)
     output_total: int = 0
     pid_namespace: int | None = None
+    cgroup: Path | None = None  # the pids control group that holds the sandbox, if any
     kernel_ns_pid: int | None = None  # the kernel's pid inside its namespace (it says so)
     _reader: threading.Thread | None = None
 
@@ -228,6 +267,8 @@ class Kernel:
                     pass
         if self._reader is not None:
             self._reader.join(timeout=5)
+        if self.cgroup is not None:
+            _remove_cgroup(self.cgroup)
         shutil.rmtree(self.home, ignore_errors=True)
 
 
@@ -293,6 +334,12 @@ def start(files: list[Path], limits: Limits, threads: int, mode: str = "bwrap") 
     else:
         raise ValueError(f"mode: expected 'bwrap' or 'none', got {mode!r}")
 
+    group = None
+    if mode == "bwrap":
+        group = pids_cgroup(limits.processes)
+        if group is not None:  # the shell joins the group, then becomes bwrap: all inherit it
+            cmd = ["/bin/sh", "-c", 'echo $$ > "$0" && exec "$@"', str(group / "cgroup.procs"),
+                   *cmd]  # fmt: skip
     proc = subprocess.Popen(
         cmd,
         stdin=req_r,
@@ -308,6 +355,7 @@ def start(files: list[Path], limits: Limits, threads: int, mode: str = "bwrap") 
     if status_w is not None:
         os.close(status_w)
     kernel = Kernel(proc, req_w, ans_r, status_r, home)
+    kernel.cgroup = group
     kernel._reader = threading.Thread(target=kernel.read_output, args=(proc.stdout,), daemon=True)
     kernel._reader.start()
     if status_r is not None:
