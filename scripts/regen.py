@@ -43,7 +43,6 @@ from coursecnn.grading.runtime import record_timing, set_runtime_line  # noqa: E
 def _execute(nb: nbformat.NotebookNode, folder: Path, timeout: int) -> float:
     """Run ``nb`` in a fresh kernel started in ``folder``, store its widgets' pictures in their
     outputs, drop the widget state; return the seconds the run took."""
-    os.environ["COURSECNN_STATIC_OUTPUT"] = "1"
     client = NotebookClient(
         nb,
         timeout=timeout,
@@ -52,9 +51,17 @@ def _execute(nb: nbformat.NotebookNode, folder: Path, timeout: int) -> float:
         store_widget_state=True,
         record_timing=False,
     )
-    start = time.monotonic()
-    client.execute()
-    seconds = time.monotonic() - start
+    before = os.environ.get("COURSECNN_STATIC_OUTPUT")
+    os.environ["COURSECNN_STATIC_OUTPUT"] = "1"  # the kernel inherits it; restored after
+    try:
+        start = time.monotonic()
+        client.execute()
+        seconds = time.monotonic() - start
+    finally:
+        if before is None:
+            os.environ.pop("COURSECNN_STATIC_OUTPUT", None)
+        else:
+            os.environ["COURSECNN_STATIC_OUTPUT"] = before
     store_pictures(nb)
     nb.metadata.pop("widgets", None)
     return seconds

@@ -320,7 +320,7 @@ def _finish(kernel: Any, channel: Any, result: NotebookResult, report: dict, lim
         result.notes.append(f"left {extra} process(es) running at the end; all were killed")
     for line in (report.get("network") or [])[:3]:
         result.notes.append(f"tried the network (blocked): {strip_control(str(line))[:100]}")
-    if any(o.message.startswith("MemoryError") for o in result.cells.values()):
+    if any("MemoryError" in o.message for o in result.cells.values()):
         result.notes.append(
             f"hit the memory limit ({limits.memory / 2**30:g} GiB): a cell raised MemoryError"
         )
