@@ -96,6 +96,10 @@ def pids_cgroup(limit: int) -> Path | None:
     import uuid
 
     for base in (Path("/sys/fs/cgroup/pids"), Path("/sys/fs/cgroup")):
+        for stale in base.glob("coursecnn-*"):  # left by a grader that was killed: empty
+            with contextlib.suppress(OSError):
+                if time.time() - stale.stat().st_mtime > 3600:
+                    stale.rmdir()
         group = base / f"coursecnn-{uuid.uuid4().hex[:12]}"
         try:
             group.mkdir()
