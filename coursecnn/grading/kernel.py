@@ -8,6 +8,14 @@ descriptor ``COURSECNN_CHANNEL_FD`` names; both are moved out of the way before 
 goes to stdout and stderr, which the grader reads, capped. Nothing here decides a point: the
 grader does, from the data.
 
+What this process sends is the student's answer and nothing more: the student's code runs in it
+and may rewrite anything here (the guard included), or even answer a request itself. So the
+grader trusts no answer beyond its data: requests carry a random nonce (an answer written ahead
+of time cannot know it), expected values and hidden inputs never come here except as the
+arguments of one call, and a student who computes an answer in this process by calling the
+course's reference gains what a correct function would; the grader's scan of the solution cells
+(``coursecnn.grading.shortcuts``) flags the calls it can see, for review.
+
 Limits are set here before the first cell, from ``COURSECNN_LIMITS`` (JSON: ``memory``,
 ``processes``, ``file_size``, ``cpu`` as hard ``setrlimit`` limits that the student's code cannot
 raise).
