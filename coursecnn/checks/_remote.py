@@ -93,11 +93,6 @@ class RemoteObject:
     def __repr__(self) -> str:
         return repr(self._handle)
 
-    @property
-    def remote_type(self) -> str:
-        """The ``module:qualname`` of the object's class in the kernel."""
-        return self._handle.type
-
 
 # ---------------------------------------------------------------- observers any checker may use
 @observer

@@ -36,7 +36,6 @@ class Channel:
 
     def __init__(self, kernel: Any, timeout: float, deadline: float) -> None:
         self.kernel, self.timeout, self.deadline = kernel, timeout, deadline
-        self.check = ""
         self.buffer = bytearray()  # bytes of an answer not read whole yet
         self.pending = ""  # the nonce of the request whose answer has not come yet
 
@@ -231,7 +230,7 @@ def _copy_module(original: Any, after: dict) -> None:
         for hook, n in (counts or {}).items() if m is not None else []:
             held = getattr(m, hook, None) if hook in _HOOKS else None
             while held is not None and isinstance(n, int) and len(held) < min(n, 100):
-                held[max(held.keys(), default=0) + 1 + len(held) * 0] = _stand_in
+                held[max(held, default=0) + 1] = _stand_in
     params = after.get("params") or {}
     grads = after.get("grads") or {}
     wants = after.get("requires_grad") or {}

@@ -96,6 +96,7 @@ class Encoder:
         self.keep, self.objects = keep, objects
         self.blobs: list[bytes] = []
         self.seen: dict[int, int] = {}  # id(object) -> its number, so that it is sent once
+        self.count = 0
         self.alive: list[Any] = []  # keeps the encoded objects alive while ids are compared
 
     def array(self, a: np.ndarray, torch: bool = False, extra: dict | None = None) -> dict:
@@ -183,7 +184,8 @@ class Encoder:
         if not _allowed(name, self.objects) or not hasattr(value, "__dict__"):
             return None
 
-        oid = len(self.seen)
+        oid = self.count
+        self.count += 1
         self.seen[id(value)] = oid
         self.alive.append(value)
         out = self._object_state(value, name, depth)

@@ -406,6 +406,11 @@ def _flag(master: Any, submitted: Any, result: NotebookResult) -> None:
         check.flags = [strip_control(f)[:200] for f in flags.get(check.grade_id, [])]
 
 
+def read_graded_masters(master: Path) -> list[Master]:
+    """Every master notebook with a graded check cell, each read and hashed once."""
+    return [m for p in nbm.notebook_paths(master) if nbm.has_graded_cells((m := read_master(p)).nb)]
+
+
 def graded_masters(master: Path) -> list[Path]:
     """The master notebooks that hold at least one graded check cell."""
     return [p for p in nbm.notebook_paths(master) if nbm.has_graded_cells(nbm.read(p))]
@@ -451,10 +456,7 @@ def grade(
         raise ValueError(f"master: no such folder or notebook: {master}")
     if not submitted.is_dir():
         raise ValueError(f"submitted: expected a folder of notebooks, got {submitted}")
-    # read and hashed once; never reread
-    masters = [
-        m for p in nbm.notebook_paths(master) if nbm.has_graded_cells((m := read_master(p)).nb)
-    ]
+    masters = read_graded_masters(master)  # read and hashed once; never reread
     if not masters:
         raise ValueError(f"master: no notebook in {master} has a graded check cell")
     mode = resolve_sandbox(sandbox)

@@ -119,8 +119,9 @@ def solution_regions(source: str) -> list[tuple[int, int]]:
     return regions
 
 
-def strip_solutions(source: str) -> str:
-    """Replace every solution region, markers included, by the stub, indented like its begin line."""
+def _replace_regions(source: str, keep_markers: bool) -> str:
+    """Each solution region's lines become the stub, indented like its begin line; the markers
+    are kept or dropped with them."""
     regions = solution_regions(source)
     if not regions:
         return source
@@ -128,31 +129,25 @@ def strip_solutions(source: str) -> str:
     out: list[str] = []
     pos = 0
     for begin, end in regions:
-        out.extend(lines[pos:begin])
+        out.extend(lines[pos : begin + 1 if keep_markers else begin])
         indent = re.match(r"\s*", lines[begin]).group(0)  # type: ignore[union-attr]
         out.extend(indent + stub for stub in STUB)
+        if keep_markers:
+            out.append(lines[end])
         pos = end + 1
     out.extend(lines[pos:])
     return "\n".join(out) + ("\n" if source.endswith("\n") else "")
+
+
+def strip_solutions(source: str) -> str:
+    """Replace every solution region, markers included, by the stub, indented like its begin line."""
+    return _replace_regions(source, keep_markers=False)
 
 
 def blank_solutions(source: str) -> str:
     """Empty every solution region, keeping its markers: the lines between them become the stub,
     indented like the begin line. ``strip_solutions`` of the result equals that of ``source``."""
-    regions = solution_regions(source)
-    if not regions:
-        return source
-    lines = source.splitlines()
-    out: list[str] = []
-    pos = 0
-    for begin, end in regions:
-        out.extend(lines[pos : begin + 1])
-        indent = re.match(r"\s*", lines[begin]).group(0)  # type: ignore[union-attr]
-        out.extend(indent + stub for stub in STUB)
-        out.append(lines[end])
-        pos = end + 1
-    out.extend(lines[pos:])
-    return "\n".join(out) + ("\n" if source.endswith("\n") else "")
+    return _replace_regions(source, keep_markers=True)
 
 
 def validate(nb: Any, name: str) -> None:

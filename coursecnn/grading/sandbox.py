@@ -213,33 +213,17 @@ class Kernel:
 
     def leftover(self) -> int:
         """Processes in the sandbox besides its init and the kernel: what the notebook left."""
-        count = 0
-        for pid in self.namespace_pids():
-            try:
-                text = Path(f"/proc/{pid}/status").read_text()
-            except OSError:
-                continue
-            line = next((ln for ln in text.splitlines() if ln.startswith("NSpid:")), "")
-            inner = line.split()[-1] if line.split() else ""
-            if inner not in ("1", str(self.kernel_ns_pid)):
-                count += 1
-        return count
+        inner = [_inner_pid(pid) for pid in self.namespace_pids()]
+        return sum(1 for p in inner if p is not None and p not in (1, self.kernel_ns_pid))
 
     def interrupt(self) -> bool:
         """Send the kernel SIGINT (a ``KeyboardInterrupt`` in the cell that runs); False when
         the kernel's process cannot be found."""
-        pid = None
         if self.pid_namespace is None:
             pid = self.proc.pid
         else:
-            for p in self.namespace_pids():
-                try:
-                    text = Path(f"/proc/{p}/status").read_text()
-                except OSError:
-                    continue
-                line = next((ln for ln in text.splitlines() if ln.startswith("NSpid:")), "")
-                if line.split()[-1:] == [str(self.kernel_ns_pid)]:
-                    pid = p
+            pid = next((p for p in self.namespace_pids() if _inner_pid(p) == self.kernel_ns_pid),
+                       None)  # fmt: skip
         if pid is None:
             return False
         try:
@@ -365,6 +349,17 @@ def start(files: list[Path], limits: Limits, threads: int, mode: str = "bwrap") 
     if status_r is not None:
         kernel.pid_namespace = _read_namespace(status_r)
     return kernel
+
+
+def _inner_pid(pid: int) -> int | None:
+    """A host process's pid inside its innermost PID namespace (``NSpid``), or None."""
+    try:
+        text = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return None
+    line = next((ln for ln in text.splitlines() if ln.startswith("NSpid:")), "")
+    fields = line.split()[1:]
+    return int(fields[-1]) if fields and fields[-1].isdigit() else None
 
 
 def _read_namespace(fd: int) -> int | None:

@@ -21,7 +21,7 @@ from coursecnn.grading.grade import (
     format_notebook,
     format_total,
     grade_notebook,
-    graded_masters,
+    read_graded_masters,
 )
 from coursecnn.grading.release import student_version
 
@@ -99,7 +99,7 @@ def check(
     work, master = Path(work), Path(master)
     if not work.is_dir():
         raise ValueError(f"work: no such folder {work}; `./course lab` makes it")
-    graded = graded_masters(master)
+    graded = read_graded_masters(master)
     if names:
         wanted = {p.name for p in resolve_names(master, names)}
         chosen = [p for p in graded if p.name in wanted]
@@ -119,8 +119,8 @@ def check(
     with tempfile.TemporaryDirectory(prefix="coursecnn-check-") as tmp:
         copy = Path(tmp) / "copy"
         refused = copy_submission(work, copy, max_depth=0)
-        for path in chosen:
-            results.append(grade_notebook(path, copy, timeout, sandbox=mode, refused=refused))
+        for m in chosen:
+            results.append(grade_notebook(m, copy, timeout, sandbox=mode, refused=refused))
             if echo:
                 print(format_notebook(results[-1]), flush=True)
     if echo:
