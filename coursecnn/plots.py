@@ -286,8 +286,8 @@ def plot_layer_histograms(
         axes[1, col].set(xlabel="log10 |∂L/∂W|", xlim=(edges_g[0], edges_g[-1]))
     axes[0, 0].set_ylabel("share of the layer's outputs")
     axes[1, 0].set_ylabel("share of the layer's weights")
-    for row in range(2):
-        axes[row, 0].legend(fontsize=7, title="layer", title_fontsize=7)
+    for row, heading in enumerate(("activation after", "layer")):
+        axes[row, 0].legend(fontsize=7, title=heading, title_fontsize=7)
     fig.suptitle(title)
     fig.tight_layout()
     return fig

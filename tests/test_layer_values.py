@@ -62,6 +62,7 @@ def test_plot_layer_histograms_draws_a_column_per_run_with_labelled_axes():
     assert all(ax.get_xlabel() and ax.get_title() for ax in fig.axes)
     assert axes[0, 0].get_ylabel() and axes[1, 0].get_ylabel()
     assert axes[0, 0].get_yscale() == "log"
+    assert axes[0, 0].get_legend().get_title().get_text() == "activation after"
     assert axes[1, 0].get_xlim() == axes[1, 1].get_xlim()  # the gradient row compares runs
     for ax, n_layers in [(axes[0, 0], 3), (axes[1, 0], 4)]:
         curves = ax.patches  # one step curve per layer, each a share of its layer: sums to 1
