@@ -12,7 +12,9 @@ raw norm, the root mean square ``||dL/dW|| / sqrt(n)`` and the relative size ``|
 ||W||`` (how far one SGD step of rate 1 would move the weights, relative to where they are).
 ``mean_local_slopes`` measures why gradients shrink: the mean derivative of each activation at
 the inputs it receives. ``activation_rms`` is the forward counterpart: the root mean square of
-chosen modules' outputs, to see signals shrink or grow with depth.
+chosen modules' outputs, to see signals shrink or grow with depth. ``layer_values`` returns the
+values themselves, every activation's outputs and every weight gradient of one batch, for
+per-layer histograms (``coursecnn.plots.plot_layer_histograms``).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ __all__ = [
     "LayerGradient",
     "activation_rms",
     "layer_gradient_norms",
+    "layer_values",
     "layer_gradient_stats",
     "mean_local_slopes",
     "plain_cnn",
@@ -210,3 +213,60 @@ def activation_rms(
         for h in handles:
             h.remove()
     return {n: out[n] for n in names if n in out}
+
+
+ACTIVATIONS: tuple[type[nn.Module], ...] = (nn.Sigmoid, nn.Tanh, nn.ReLU, nn.LeakyReLU, nn.ELU)
+
+
+def layer_values(
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    loss_fn=F.cross_entropy,
+    activations: tuple[type[nn.Module], ...] = ACTIVATIONS,
+) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+    """``(outputs, gradients)`` of one forward and one backward pass on the batch ``x``, ``y``.
+
+    ``outputs``: for every ``activations`` module, in the order the forward pass runs them, its
+    output values flattened to 1-D, under the label of the conv or linear layer that ran just
+    before it (``"conv1"``: what the activation after ``conv1`` passes on). ``gradients``: for
+    every Conv2d and Linear layer, ``dL/dW`` flattened, labelled as ``layer_gradient_stats``
+    labels it (``"conv1", ..., "fc1", ...``). ``x: (N, C, H, W)``, ``y: (N,)``. Tensors are
+    detached copies on the CPU; the model's gradients are left set. A module called twice
+    reports its last call.
+    """
+    if len(x) != len(y):
+        raise ValueError(f"y: expected {len(x)} labels to match x, got {len(y)}")
+    labels: dict[nn.Module, str] = {}
+    counts: dict[str, int] = {}
+    for module in model.modules():
+        if isinstance(module, nn.Conv2d | nn.Linear) and module not in labels:
+            kind = "fc" if isinstance(module, nn.Linear) else "conv"
+            counts[kind] = counts.get(kind, 0) + 1
+            labels[module] = f"{kind}{counts[kind]}"
+    outputs: dict[str, torch.Tensor] = {}
+    last = ["input"]
+
+    def weighted(module, args, result):
+        last[0] = labels[module]
+
+    def activated(module, args, result):
+        outputs[last[0]] = result.detach().reshape(-1).cpu().clone()
+
+    handles = [m.register_forward_hook(weighted) for m in labels]
+    handles += [
+        m.register_forward_hook(activated) for m in model.modules() if isinstance(m, activations)
+    ]
+    model.zero_grad()
+    try:
+        loss = loss_fn(model(x), y)
+    finally:
+        for h in handles:
+            h.remove()
+    loss.backward()
+    gradients = {}
+    for module, label in labels.items():
+        if module.weight.grad is None:
+            raise ValueError(f"model: layer {label!r} got no gradient; is it used in forward?")
+        gradients[label] = module.weight.grad.detach().reshape(-1).cpu().clone()
+    return outputs, gradients

@@ -1,5 +1,6 @@
 """Figures the notebooks share: a row or grid of images, a labelled sample, a kernel's values,
-several runs' learning curves side by side, images beside their per-pixel label maps.
+several runs' learning curves side by side, images beside their per-pixel label maps, per-layer
+histograms of activations and gradients for several networks.
 
 Each function draws one labelled figure and returns it (``matplotlib.figure.Figure``).
 """
@@ -227,3 +228,72 @@ def plot_histories(
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole numbers
     fig.tight_layout()
     return fig
+
+
+def plot_layer_histograms(
+    runs: Mapping[str, tuple[Mapping[str, object], Mapping[str, object]]],
+    bins: int = 40,
+    title: str = "Per-layer histograms",
+) -> Figure:
+    """For each run one column: above, a histogram of every layer's activation outputs; below, of
+    every layer's weight gradients on a log scale, ``log10 |dL/dW|`` (exact zeros left out).
+
+    runs: ``{label: (outputs, gradients)}``, each a ``{layer label: values}`` in input-to-output
+    order, as ``coursecnn.gradient_norms.layer_values`` returns them (arrays or CPU tensors).
+    Layers are coloured from dark (input side) to light (output side); each curve is the share
+    of its layer's values per bin, so that layers of different sizes compare. The activation
+    row has a log y axis (a ReLU layer's zeros would flatten the rest); the gradient row shares
+    its bins and x axis, so that runs compare.
+    """
+    runs = dict(runs)
+    if not runs:
+        raise ValueError("runs: expected at least one {label: (outputs, gradients)}, got none")
+    for label, pair in runs.items():
+        if not (isinstance(pair, tuple) and len(pair) == 2 and len(pair[0]) and len(pair[1])):
+            raise ValueError(
+                f"runs[{label!r}]: expected a pair (outputs, gradients) of non-empty mappings"
+            )
+    fig, axes = plt.subplots(2, len(runs), figsize=(2.9 * len(runs) + 0.6, 6.2), squeeze=False)
+    outputs = {
+        label: {k: np.asarray(v).ravel() for k, v in outs.items()}
+        for label, (outs, _) in runs.items()
+    }
+    logs = {
+        label: {k: _log10_abs(v) for k, v in grads.items()} for label, (_, grads) in runs.items()
+    }
+    finite = [v for g in logs.values() for v in g.values() if v.size]
+    low = min(float(v.min()) for v in finite) if finite else -1.0
+    high = max(float(v.max()) for v in finite) if finite else 0.0
+    edges_g = np.linspace(np.floor(low), np.ceil(high), bins + 1)
+    for col, label in enumerate(runs):
+        low = min(float(v.min()) for v in outputs[label].values() if v.size)
+        high = max(float(v.max()) for v in outputs[label].values() if v.size)
+        edges_a = np.linspace(low, high if high > low else low + 1.0, bins + 1)
+        for ax, layers, edges in (
+            (axes[0, col], outputs[label], edges_a),
+            (axes[1, col], logs[label], edges_g),
+        ):
+            colours = plt.cm.viridis(np.linspace(0.0, 0.9, len(layers)))
+            for (name, v), colour in zip(layers.items(), colours, strict=True):
+                if v.size:
+                    counts, _ = np.histogram(v, bins=edges)
+                    ax.stairs(counts / v.size, edges, color=colour, lw=1.3, label=name)
+            ax.grid(alpha=0.3)
+        axes[0, col].set_yscale("log")
+        axes[0, col].set_title(f"{label}: activations", fontsize=10)
+        axes[0, col].set_xlabel("activation output f(z)")
+        axes[1, col].set_title(f"{label}: weight gradients", fontsize=10)
+        axes[1, col].set(xlabel="log10 |∂L/∂W|", xlim=(edges_g[0], edges_g[-1]))
+    axes[0, 0].set_ylabel("share of the layer's outputs")
+    axes[1, 0].set_ylabel("share of the layer's weights")
+    for row, heading in enumerate(("activation after", "layer")):
+        axes[row, 0].legend(fontsize=7, title=heading, title_fontsize=7)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def _log10_abs(values) -> np.ndarray:
+    """log10 of the absolute values, exact zeros left out (a dead unit's weights get none)."""
+    v = np.abs(np.asarray(values, dtype=np.float64).ravel())
+    return np.log10(v[v > 0])
