@@ -2,8 +2,8 @@
 
 Kim started his TextCNN from the word2vec vectors that Mikolov et al. trained on about 100
 billion words of Google News. Nothing that large can be had here, so ``scripts/build_data.py``
-trains word2vec (gensim, the ``data`` extra) on the largest unlabelled English text that a
-package on offer ships: GCIDE, the GNU Collaborative International Dictionary of English
+trains word2vec (gensim, the ``data`` extra) on the largest unlabelled English text we found in
+a package on offer here: GCIDE, the GNU Collaborative International Dictionary of English
 (Webster's 1913 dictionary with WordNet's glosses), as Debian's ``dict-gcide`` installs it in
 ``/usr/share/dictd/gcide.dict.dz``: definitions and quotations, cleaned of the dictionary's markup
 by :func:`gcide_paragraphs`, tokenized by the course's ``tokenize``. It keeps the vectors of the
