@@ -25,6 +25,12 @@ Sources (both seeded, stratified, reproducible byte for byte):
                                  providers of Faker 40.63.0 (`pip install Faker==40.63.0`, the
                                  `data` extra): cleaned, deduplicated, names found in two languages
                                  dropped, balanced, a fifth of each language "test" (by SHA-256).
+  data/word_vectors.npz          word2vec vectors (gensim 4.4.0, the `data` extra; 64 dimensions,
+                                 skip-gram, one thread, seeded) trained on GCIDE as Debian's
+                                 `dict-gcide` installs it (/usr/share/dictd/gcide.dict.dz, checked
+                                 by SHA-256), kept for the tokens of the movie sentences' training
+                                 vocabulary only (min_count=2), as float16. Built after the
+                                 sentences, from data/movie_reviews.tsv.bz2.
 Test rows that repeat a training image pixel for pixel are left out of the draw, so the two
 splits share no image.
 """
@@ -49,7 +55,13 @@ sys.path.insert(0, str(ROOT))
 from coursecnn.data._atomic import atomic_write  # noqa: E402
 from coursecnn.data.idx import read_idx  # noqa: E402
 from coursecnn.data.samples import MANIFEST, sha256, write_npz  # noqa: E402
-from coursecnn.data.text import faker_names, sentences  # noqa: E402
+from coursecnn.data.text import (  # noqa: E402
+    Vocabulary,
+    embeddings,
+    faker_names,
+    movie_reviews,
+    sentences,
+)
 
 SEED = 20240601
 DEBIAN_FASHION = Path("/usr/share/datasets/fashion-mnist")
@@ -190,7 +202,35 @@ def build_names(out: Path) -> Path:
     return faker_names.write_names(out / faker_names.NAMES_FILE, faker_names.build_rows())
 
 
-PARTS = ("digits", "fashion", "text", "names")
+#: the dictzip file of Debian's dict-gcide 0.48.5+nmu2
+GCIDE_SHA256 = "3e6b2cdcbc1b3664c2f1466e3c8e44012e815c4c67fa83fa61f39777cd6e8517"
+GENSIM = "4.4.0"
+
+
+def build_word_vectors(out: Path, gcide: Path = embeddings.GCIDE) -> Path:
+    import gensim
+
+    if gensim.__version__ != GENSIM:
+        raise SystemExit(
+            f"word vectors: built with gensim {GENSIM}, found {gensim.__version__}; "
+            f"run `pip install gensim=={GENSIM}` (the data extra) first"
+        )
+    if not gcide.is_file():
+        raise SystemExit(
+            f"{gcide}: missing; install Debian's dict-gcide (apt-get install dict-gcide)"
+        )
+    _checked(gcide.read_bytes(), GCIDE_SHA256, str(gcide))
+    token_lists = embeddings.corpus_tokens(
+        embeddings.gcide_paragraphs(embeddings.read_gcide(gcide))
+    )
+    x_train, _ = movie_reviews("train")  # the shipped sentences, checked by SHA-256
+    vocab = Vocabulary.from_sentences(x_train, min_count=2)
+    wv = embeddings.train_word2vec(token_lists, seed=SEED)
+    arrays = embeddings.vocabulary_vectors(wv, vocab.itos, token_lists)
+    return write_npz(out / embeddings.WORD_VECTORS_FILE, **arrays)
+
+
+PARTS = ("digits", "fashion", "text", "names", "vectors")
 
 
 def build(out: Path, only=PARTS, sdist: Path | None = None) -> dict[str, dict]:
@@ -204,6 +244,8 @@ def build(out: Path, only=PARTS, sdist: Path | None = None) -> dict[str, dict]:
             files += build_sentences(out, sdist or fetch_vader_sdist(Path(tmp)))
     if "names" in only:
         files.append(build_names(out))
+    if "vectors" in only:
+        files.append(build_word_vectors(out))
     return {f.name: {"sha256": sha256(f), "bytes": f.stat().st_size} for f in files}
 
 

@@ -88,7 +88,11 @@ def test_manifest_matches_the_files_and_the_readme():
         assert samples.sha256(path) == entry["sha256"]
         assert path.stat().st_size == entry["bytes"]
         assert entry["sha256"] in readme and name in readme
-    shipped = set(samples.SAMPLES.values()) | set(SENTENCE_FILES.values()) | {"names.tsv.bz2"}
+    shipped = (
+        set(samples.SAMPLES.values())
+        | set(SENTENCE_FILES.values())
+        | {"names.tsv.bz2", "word_vectors.npz"}
+    )
     assert set(samples.manifest()) == shipped
 
 

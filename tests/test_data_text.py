@@ -25,6 +25,7 @@ from coursecnn.data.text import (
     UNK_ID,
     Vocabulary,
     characters,
+    embeddings,
     movie_reviews,
     names,
     pad_batch,
@@ -504,3 +505,76 @@ def test_tweet_tokenize_decodes_entities_and_keeps_emoticons_whole():
 def test_characters_lower_cases_turkish_dotted_capital_i_to_one_letter():
     assert characters("İlker") == ["i", "l", "k", "e", "r"]
     assert all(len(c) == 1 and c != "\u0307" for c in characters("İSTANBUL İzmir"))
+
+
+# --- word vectors (data/word_vectors.npz, notebook 10's CNN-static and CNN-non-static) ---
+
+GCIDE_SAMPLE = """Abuse \\A*buse"\\, v. t. [F. abus['e], L. abusus.]
+   1. To put to a wrong use; to misapply; as, to abuse inherited gold.
+      [1913 Webster]
+
+            This principle (if one may so abuse the word) shoots
+            rapidly into popularity.              --Froude.
+      [1913 Webster]
+
+   Syn: To maltreat; injure; {revile}.
+        [WordNet 1.5]
+"""
+
+
+def test_gcide_paragraphs_keep_the_prose_and_drop_the_markup():
+    got = list(embeddings.gcide_paragraphs(GCIDE_SAMPLE.encode()))
+    assert got == [
+        "Abuse , v. t. 1. To put to a wrong use; to misapply; as, to abuse inherited gold.",
+        "This principle (if one may so abuse the word) shoots rapidly into popularity.",
+        "Syn: To maltreat; injure; revile.",
+    ]
+    tokens = embeddings.corpus_tokens(got + ["  "])
+    assert len(tokens) == 3 and tokens[2] == ["syn", ":", "to", "maltreat", ";", "injure", ";",
+                                              "revile", "."]  # fmt: skip
+
+
+def test_shipped_word_vectors_cover_the_movie_vocabulary_in_order():
+    wv = embeddings.word_vectors()
+    x_train, _ = movie_reviews("train")
+    vocab = Vocabulary.from_sentences(x_train, min_count=2)
+    assert wv.tokens == tuple(vocab.itos)
+    assert wv.vectors.shape == (len(vocab), embeddings.WORD2VEC["vector_size"])
+    assert wv.vectors.dtype == np.float32 and not wv.vectors.flags.writeable
+    assert np.all(wv.vectors[~wv.found] == 0) and np.all(wv.counts[~wv.found] == 0)
+    assert np.all(wv.counts[wv.found] >= embeddings.WORD2VEC["min_count"])
+    assert 0.5 < wv.found.mean() < 1 and not wv.found[PAD_ID]
+    assert 4_000_000 < wv.corpus_words < wv.corpus_tokens
+    manifest = samples.manifest()[embeddings.WORD_VECTORS_FILE]
+    path = ROOT / "data" / embeddings.WORD_VECTORS_FILE
+    assert samples.sha256(path) == manifest["sha256"]
+
+
+def test_pretrained_embedding_keeps_the_vectors_and_matches_their_variance():
+    x_train, _ = movie_reviews("train")
+    vocab = Vocabulary.from_sentences(x_train, min_count=2)
+    wv = embeddings.word_vectors()
+    table, found = embeddings.pretrained_embedding(vocab, wv, seed=0)
+    assert table.shape == wv.vectors.shape and table.dtype == np.float32
+    assert np.array_equal(table[found], wv.vectors[found]) and np.all(table[PAD_ID] == 0)
+    drawn = table[~found][1:]  # not padding
+    assert drawn.var() == pytest.approx(wv.vectors[found].var(), rel=0.1)
+    again, _ = embeddings.pretrained_embedding(vocab, wv, seed=0)
+    assert np.array_equal(table, again)
+    with pytest.raises(ValueError, match="vocab"):
+        embeddings.pretrained_embedding(Vocabulary.from_sentences(x_train[:50]), wv)
+
+
+def test_word2vec_rebuilds_the_same_vectors_from_a_tiny_corpus():
+    pytest.importorskip("gensim", reason="the data extra trains the vectors")
+    corpus = [tokenize(s) for s in movie_reviews("train")[0][:300]]
+    a = embeddings.train_word2vec(corpus, seed=1, vector_size=8, epochs=1)
+    b = embeddings.train_word2vec(corpus, seed=1, vector_size=8, epochs=1)
+    tokens = ["<pad>", "<unk>", "the", "film", "zzzz"]
+    arrays = embeddings.vocabulary_vectors(a, tokens, corpus)
+    assert np.array_equal(
+        arrays["vectors"], embeddings.vocabulary_vectors(b, tokens, corpus)["vectors"]
+    )
+    assert arrays["found"].tolist() == [False, False, True, True, False]
+    assert arrays["vectors"].dtype == np.float16 and arrays["vectors"].shape == (5, 8)
+    assert arrays["corpus_tokens"] == sum(map(len, corpus)) > arrays["corpus_words"]

@@ -18,6 +18,9 @@ downloaded, on request.
     tweet_tokenize(text)              tokenize, with HTML entities decoded and emoticons whole
     Vocabulary.build(token_lists, min_count=1)
                                       ids: 0 padding, 1 unknown, then tokens by training count
+    word_vectors(), pretrained_embedding(vocab)
+                                      word2vec vectors (trained offline on a dictionary's
+                                      text) of the movie vocabulary, for Kim's CNN-static
     pad_batch(id_lists), text_loader(texts, labels, vocab, batch_size=50, shuffle=...)
                                       (N, L) LongTensors; a DataLoader of (ids, labels) batches
 
@@ -33,6 +36,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from coursecnn.data.text.embeddings import (
+    WORD_VECTORS_FILE,
+    WordVectors,
+    pretrained_embedding,
+    word_vectors,
+)
 from coursecnn.data.text.faker_names import NAME_LANGUAGES, NAME_LOCALES, faker_version, names
 from coursecnn.data.text.polarity import (
     POLARITY_FILE,
@@ -95,6 +104,8 @@ __all__ = [
     "SENTIMENT_CLASSES",
     "UNK",
     "UNK_ID",
+    "WORD_VECTORS_FILE",
+    "WordVectors",
     "Collate",
     "TextDataset",
     "Vocabulary",
@@ -106,8 +117,10 @@ __all__ = [
     "names",
     "pad_batch",
     "polarity_sentences",
+    "pretrained_embedding",
     "text_loader",
     "tokenize",
     "tweet_tokenize",
     "tweets",
+    "word_vectors",
 ]
