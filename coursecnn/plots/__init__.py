@@ -1,5 +1,7 @@
 """Figures the notebooks share: a row or grid of images, a labelled sample, a kernel's values,
-several runs' learning curves side by side, images beside their per-pixel label maps.
+several runs' learning curves side by side, images beside their per-pixel label maps; and
+(``diagrams``) architecture diagrams drawn by code: the Inception module, residual and bottleneck
+blocks, two stacked 3x3 windows, a ResNet's stages.
 
 Each function draws one labelled figure and returns it (``matplotlib.figure.Figure``).
 """
@@ -15,6 +17,21 @@ from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from coursecnn.plots.diagrams import (
+    bottleneck_block as bottleneck_block,
+)
+from coursecnn.plots.diagrams import (
+    inception_module as inception_module,
+)
+from coursecnn.plots.diagrams import (
+    residual_block as residual_block,
+)
+from coursecnn.plots.diagrams import (
+    resnet_stages as resnet_stages,
+)
+from coursecnn.plots.diagrams import (
+    stacked_3x3 as stacked_3x3,
+)
 from coursecnn.train.history import History
 
 
