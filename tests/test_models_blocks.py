@@ -158,3 +158,13 @@ def test_char_cnn_one_hot_zero_is_unknown():
 def test_errors_name_the_argument_and_the_choices(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def test_nin_course_config_class_maps_are_averaged_into_logits():
+    torch.manual_seed(0)
+    net = nin(config="course", in_channels=1, num_classes=10).eval()
+    x = torch.randn(3, 1, 32, 32)
+    maps = net[:-2](x)  # the last mlpconv's class maps, before GAP and flatten
+    assert maps.shape == (3, 10, 8, 8)
+    torch.testing.assert_close(maps.mean(dim=(2, 3)), net(x))
+    assert not any(isinstance(m, nn.Dropout | nn.Linear) for m in net.modules())

@@ -6,6 +6,7 @@ import torch
 from coursecnn.models import (
     alexnet,
     char_cnn,
+    cifar_resnet,
     conv_autoencoder,
     count_params,
     dogs_vs_cats,
@@ -63,6 +64,12 @@ IMAGE_MODELS = [
         (1, 28, 28),
     ),
     ("nin-imagenet", lambda: nin(num_classes=10, width=0.125), (3, 96, 96)),
+    ("nin-course", lambda: nin(config="course", in_channels=1, num_classes=10), (1, 32, 32)),
+    (
+        "cifar-resnet-preact",
+        lambda: cifar_resnet(20, in_channels=1, width=0.25, preact=True),
+        (1, 28, 28),
+    ),  # fmt: skip
     (
         "googlenet",
         lambda: googlenet(small_input=True, in_channels=1, num_classes=10, width=0.125),

@@ -46,3 +46,25 @@ def test_small_weights_do_not_make_the_residual_small_with_bn():
             conv.weight.mul_(0.1)
     after = block.residual(x).std().item()
     assert after == pytest.approx(before, rel=0.05)  # BN undid the scale: F is not smaller
+
+
+def test_cifar_resnet_preact_has_the_same_convolutions():
+    from coursecnn.models import cifar_resnet
+
+    post, pre = (
+        cifar_resnet(20, in_channels=1, width=0.25),
+        cifar_resnet(20, in_channels=1, width=0.25, preact=True),
+    )
+    convs = [[m.weight.shape for m in net.modules() if isinstance(m, nn.Conv2d)]
+             for net in (post, pre)]  # fmt: skip
+    assert convs[0] == convs[1]  # option A shortcuts: no projection in either
+    blocks = [m for m in pre.modules() if isinstance(m, PreActBlock)]
+    assert len(blocks) == 9 and hasattr(pre, "final")
+    x = torch.randn(2, 1, 28, 28)
+    assert pre(x).shape == (2, 10)
+    zero_init_residual(pre).eval()
+    with torch.no_grad():  # every block the identity: the stages only subsample and pad
+        h = pre.stem(x)
+        torch.testing.assert_close(pre.layer1(h), h)
+    with pytest.raises(ValueError, match="preact"):
+        cifar_resnet(20, plain=True, preact=True)

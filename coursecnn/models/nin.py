@@ -9,8 +9,12 @@ pooling turns each map into a score, with no fully connected layer at all.
 
 - ``"imagenet"`` (default, 224x224): the 4-block ImageNet model of the authors' Caffe release
   (96, 256, 384 and 1024 filters, 11x11 stride-4 first); 7,595,176 parameters with 1000 classes.
-- ``"cifar"`` (course size, 32x32 or 28x28): the paper's 3-block CIFAR-10 model (192/160/96,
+- ``"cifar"`` (32x32 or 28x28): the paper's 3-block CIFAR-10 model (192/160/96,
   192/192/192, 192/192/classes; 5x5, 5x5, 3x3).
+- ``"course"`` (course size, 32x32 or 28x28, quick on a CPU): three mlpconv blocks of 3x3 then
+  two 1x1 (16, 32 and 32 maps, the last block ``num_classes``), max-pooling between, no
+  dropout; its last block's maps (8x8 on 32x32) are the class maps that global average pooling
+  averages.
 
 ``width`` scales every layer but the last (which has ``num_classes`` maps).
 """
@@ -36,6 +40,11 @@ CONFIGS: dict[str, list] = {
         (5, 1, 2, (192, 160, 96), "max", 0.5),
         (5, 1, 2, (192, 192, 192), "avg", 0.5),
         (3, 1, 1, (192, 192, CLASSES), None, 0.0),
+    ],
+    "course": [
+        (3, 1, 1, (16, 16, 16), "max", 0.0),
+        (3, 1, 1, (32, 32, 32), "max", 0.0),
+        (3, 1, 1, (32, 32, CLASSES), None, 0.0),
     ],
 }
 
@@ -74,7 +83,7 @@ def nin(
         chs = tuple(num_classes if c == CLASSES else scaled(c, width) for c in chs)
         blocks[f"mlpconv{i}"] = mlpconv(c_in, chs, k, s, p)
         if pool == "max":
-            blocks[f"pool{i}"] = nn.MaxPool2d(3, stride=2, ceil_mode=config == "cifar")
+            blocks[f"pool{i}"] = nn.MaxPool2d(3, stride=2, ceil_mode=config != "imagenet")
         elif pool == "avg":
             blocks[f"pool{i}"] = nn.AvgPool2d(3, stride=2, ceil_mode=True)
         if drop:

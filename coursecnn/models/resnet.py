@@ -106,14 +106,23 @@ class PreActBlock(nn.Module):
     shortcut; no BN and no activation after the addition: ``y = x + F(x)``.
 
     x: (N, in_channels, H, W) -> (N, channels, H / stride, W / stride). Where the shape changes
-    the shortcut is a 1x1 projection (no BN: the next block's BN follows) of the pre-activated
-    input, as in the paper's code; otherwise the identity on ``x`` itself.
+    the shortcut is a 1x1 projection (``shortcut_type="B"``; no BN: the next block's BN follows)
+    or the zero-padded identity (``"A"``, :class:`PadShortcut`) of the pre-activated input, as in
+    the paper's code; otherwise the identity on ``x`` itself.
     """
 
     expansion = 1
 
-    def __init__(self, in_channels: int, channels: int, stride: int = 1, activation: str = "relu"):
+    def __init__(
+        self,
+        in_channels: int,
+        channels: int,
+        stride: int = 1,
+        activation: str = "relu",
+        shortcut_type: str = "B",
+    ):
         super().__init__()
+        check_choice("shortcut_type", shortcut_type, ("A", "B"))
         self.bn1 = nn.BatchNorm2d(in_channels)
         self.act1 = _act(activation, in_channels)
         self.conv1 = nn.Conv2d(in_channels, channels, 3, stride, 1, bias=False)
@@ -121,9 +130,12 @@ class PreActBlock(nn.Module):
         self.act2 = _act(activation, channels)
         self.conv2 = nn.Conv2d(channels, channels, 3, 1, 1, bias=False)
         project = stride != 1 or in_channels != channels
-        self.shortcut = (
-            nn.Conv2d(in_channels, channels, 1, stride, bias=False) if project else nn.Identity()
-        )
+        if not project:
+            self.shortcut: nn.Module = nn.Identity()
+        elif shortcut_type == "A":
+            self.shortcut = PadShortcut(in_channels, channels, stride)
+        else:
+            self.shortcut = nn.Conv2d(in_channels, channels, 1, stride, bias=False)
 
     def residual(self, x: torch.Tensor) -> torch.Tensor:
         return self.conv2(self.act2(self.bn2(self.conv1(self.act1(self.bn1(x))))))
@@ -324,6 +336,7 @@ def cifar_resnet(
     plain: bool = False,
     activation: str = "relu",
     width: float = 1.0,
+    preact: bool = False,
 ) -> nn.Sequential:
     """The CIFAR-10 ResNet of He et al. (2016, section 4.2), ``depth = 6n + 2`` (20, 32, 44, 56,
     110, ...); x: (N, in_channels, H, W) -> (N, num_classes), for 32x32 (or 28x28) images.
@@ -333,7 +346,13 @@ def cifar_resnet(
     average pooling, one linear layer: 6n + 2 weight layers. Shortcuts are option A (zero-padded
     identity, :class:`PadShortcut`): ``plain=True`` has exactly the same parameters. Children:
     ``stem``, ``layer1`` ... ``layer3``, ``avgpool``, ``flatten``, ``fc``.
+
+    ``preact=True``: the pre-activation net of He et al. (2016b) with the same convolutions: the
+    stem is the 3x3 conv alone, every block a :class:`PreActBlock` (option A shortcuts), and
+    one BN -> act (child ``final``) follows the last block, before the pooling.
     """
+    if preact and plain:
+        raise ValueError("preact: a pre-activation net has shortcuts; got plain=True as well")
     if not isinstance(depth, int) or depth < 8 or (depth - 2) % 6:
         raise ValueError(
             f"depth: expected 6n + 2 with n >= 1 (8, 14, 20, 32, 56, ...), got {depth!r}"
@@ -343,19 +362,26 @@ def cifar_resnet(
     n = (depth - 2) // 6
     c_in = scaled(16, width)
     model = nn.Sequential()
-    model.add_module("stem", _stem(in_channels, c_in, True, activation))
+    if preact:
+        model.add_module("stem", nn.Sequential(nn.Conv2d(in_channels, c_in, 3, 1, 1, bias=False)))
+    else:
+        model.add_module("stem", _stem(in_channels, c_in, True, activation))
     for i, channels in enumerate((16, 32, 64), start=1):
         c = scaled(channels, width)
-        blocks = []
+        blocks: list[nn.Module] = []
         for j in range(n):
             stride = 2 if j == 0 and i > 1 else 1
-            blocks.append(
-                BasicBlock(
-                    c_in, c, stride, shortcut=not plain, activation=activation, shortcut_type="A"
-                )
-            )
+            if preact:
+                blocks.append(PreActBlock(c_in, c, stride, activation, shortcut_type="A"))
+            else:
+                blocks.append(
+                    BasicBlock(c_in, c, stride, shortcut=not plain, activation=activation,
+                               shortcut_type="A")
+                )  # fmt: skip
             c_in = c
         model.add_module(f"layer{i}", nn.Sequential(*blocks))
+    if preact:
+        model.add_module("final", nn.Sequential(nn.BatchNorm2d(c_in), _act(activation, c_in)))
     model.add_module("avgpool", nn.AdaptiveAvgPool2d(1))
     model.add_module("flatten", nn.Flatten())
     model.add_module("fc", nn.Linear(c_in, num_classes))

@@ -1,6 +1,8 @@
 """Figures the notebooks share: a row or grid of images, a labelled sample, a kernel's values,
 several runs' learning curves side by side, images beside their per-pixel label maps, per-layer
-histograms of activations and gradients for several networks.
+histograms of activations and gradients for several networks; and (``diagrams``) architecture
+diagrams drawn by code: the Inception module, residual and bottleneck blocks, two stacked 3x3
+windows, a ResNet's stages.
 
 Each function draws one labelled figure and returns it (``matplotlib.figure.Figure``).
 """
@@ -16,6 +18,21 @@ from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from coursecnn.plots.diagrams import (
+    bottleneck_block as bottleneck_block,
+)
+from coursecnn.plots.diagrams import (
+    inception_module as inception_module,
+)
+from coursecnn.plots.diagrams import (
+    residual_block as residual_block,
+)
+from coursecnn.plots.diagrams import (
+    resnet_stages as resnet_stages,
+)
+from coursecnn.plots.diagrams import (
+    stacked_3x3 as stacked_3x3,
+)
 from coursecnn.train.history import History
 
 
