@@ -10,8 +10,8 @@ positive: ``grad_in = grad_out * [x > 0]``. Two variants change that rule, at ev
 Guided backprop passes only the signals that raise the score *and* went through the unit in the
 forward pass; the deconvnet's rule ignores the forward pass at the ReLU. Everything else (the
 convolutions, pooling's switches, batch norm) is back-propagated as usual. The result is not a
-gradient of anything, only a picture: it tends to show the image's edges, whatever the class
-(Adebayo et al. 2018 found guided backprop nearly unchanged when the weights are randomised).
+gradient of anything, only a picture: it tends to show the image's edges (Adebayo et al. 2018
+found guided backprop's maps nearly unchanged when a model's top layers are re-drawn at random).
 Only ``nn.ReLU`` *modules* are changed, as in captum; a ``torch.relu`` inside a ``forward`` is
 back-propagated as usual.
 """
