@@ -228,6 +228,49 @@ def test_saliency_names_mistakes(func, message):
         checks.check_saliency(func)
 
 
+# --- guided backprop's ReLU rule -------------------------------------------------------------
+def guided(x, grad_out):
+    return torch.where((x > 0) & (grad_out > 0), grad_out, 0.0)
+
+
+def guided_in_place(x, grad_out):
+    grad_out[(x <= 0) | (grad_out < 0)] = 0.0
+    return grad_out
+
+
+def guided_by_the_package(x, grad_out):
+    from coursecnn.explain import guided_relu_backward
+
+    return guided_relu_backward(x, grad_out)
+
+
+def test_guided_relu_passes(capsys):
+    checks.check_guided_relu(guided)
+    assert "passed" in capsys.readouterr().out
+    checks.check_guided_relu(lambda x, g: g * (x > 0) * (g > 0))
+    checks.check_guided_relu(lambda x, g: torch.relu(g) * (x > 0).to(g.dtype))
+
+
+@pytest.mark.parametrize(
+    "func, message",
+    [
+        (lambda x, g: g * (x > 0), "plain backprop"),
+        (lambda x, g: g.clamp(min=0), "deconvnet"),
+        (lambda x, g: g.clamp(min=0) * x.clamp(min=0), "mask of 0s and 1s"),
+        (lambda x, g: torch.where((x >= 0) & (g > 0), g, 0.0), "exactly 0"),
+        (lambda x, g: ((x > 0) & (g > 0)).float(), "not the mask"),
+        (lambda x, g: (x > 0) & (g > 0), "not the mask itself"),
+        (guided_in_place, "do not write into"),
+        (guided_by_the_package, "write guided backprop's ReLU rule yourself"),
+        (lambda x, g: guided(x, g).numpy(), "torch.Tensor"),
+        (unfinished, "NotImplementedError"),
+    ],
+)
+def test_guided_relu_names_mistakes(func, message):
+    with pytest.raises(CheckFailed, match=message):
+        checks.check_guided_relu(func)
+
+
 # --- occlusion -------------------------------------------------------------------------------
 def occlusion(model, image, target, window, stride, *, last=True, assign=False, channel0=False,
               probs=False, average=True, reverse=False, transpose=False):  # fmt: skip

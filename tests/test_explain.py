@@ -1,5 +1,5 @@
-"""coursecnn.explain against what nobody here wrote: captum's ``Saliency``, ``Occlusion`` and
-``LayerGradCam``, slicing ``nn.Sequential``, autograd (receptive fields as gradient supports),
+"""coursecnn.explain against what nobody here wrote: captum's ``Saliency``, ``Occlusion``,
+``LayerGradCam``, ``GuidedBackprop`` and ``Deconvolution``, slicing ``nn.Sequential``, autograd (receptive fields as gradient supports),
 ``summary``'s receptive fields, ``scipy.ndimage`` (the blur) and ``np.corrcoef``.
 
 Random models and inputs are drawn by hypothesis: batch and channel counts of 1, non-square
@@ -10,11 +10,19 @@ exact to rounding.
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pytest
 import torch
-from captum.attr import LayerAttribution, LayerGradCam, Occlusion, Saliency
+from captum.attr import (
+    Deconvolution,
+    GuidedBackprop,
+    LayerAttribution,
+    LayerGradCam,
+    Occlusion,
+    Saliency,
+)
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import ndimage
@@ -29,6 +37,8 @@ from coursecnn.explain import (
     gabor_match,
     gaussian_blur,
     grad_cam,
+    guided_backprop,
+    guided_relu_backward,
     occlusion,
     phase_scrambled,
     receptive_field,
@@ -117,6 +127,58 @@ def test_saliency_is_each_images_own_gradient():
     xi = x[:1].clone().requires_grad_(True)
     model(xi)[0, 1].backward()
     torch.testing.assert_close(both[:1], xi.grad.abs())
+
+
+# --- guided backprop and the deconvnet ---------------------------------------------------------
+@settings(max_examples=30, deadline=None)
+@given(cnn_cases(), st.sampled_from(["guided", "deconvnet"]))
+def test_guided_backprop_matches_captum(case, rule):
+    model, x, targets = case
+    ours = guided_backprop(model, x, targets, rule=rule)
+    captum_class = GuidedBackprop if rule == "guided" else Deconvolution
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # captum warns that it sets backward hooks
+        ref = captum_class(model).attribute(x.clone(), target=targets)
+    assert ours.shape == x.shape
+    torch.testing.assert_close(ours, ref, rtol=1e-10, atol=1e-12)
+
+
+def test_guided_backprop_of_a_model_with_batch_norm_pooling_and_in_place_relus():
+    model, x = small_cnn(inplace=True).eval(), torch.randn(3, 2, 7, 8, dtype=DT)
+    with torch.no_grad():
+        model[1].running_mean.uniform_(-1, 1)
+    reference = small_cnn(inplace=False).eval()
+    reference.load_state_dict(model.state_dict())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = GuidedBackprop(reference).attribute(x.clone(), target=[0, 2, 3])
+    torch.testing.assert_close(guided_backprop(model, x, [0, 2, 3]), ref, rtol=1e-10, atol=1e-12)
+    assert all(m.inplace for m in model.modules() if isinstance(m, nn.ReLU)), "inplace restored"
+    # without ReLU modules guided backprop is the plain gradient
+    tanh = nn.Sequential(nn.Conv2d(2, 3, 3), nn.Tanh(), nn.Flatten(), nn.Linear(3 * 5 * 6, 4))
+    tanh = tanh.to(DT).eval()
+    xi = x.clone().requires_grad_(True)
+    tanh(xi)[:, 1].sum().backward()
+    torch.testing.assert_close(guided_backprop(tanh, x, 1), xi.grad)
+    with pytest.raises(ValueError, match="rule"):
+        guided_backprop(model, x, 0, rule="deconv")
+
+
+def test_guided_relu_backward_is_the_rule():
+    x = torch.tensor([-1.0, 0.0, 2.0, 3.0, 0.5, -2.0, 4.0])
+    g = torch.tensor([1.0, 5.0, -1.0, 2.0, 0.0, -3.0, 0.5])
+    x0, g0 = x.clone(), g.clone()
+    got = guided_relu_backward(x, g)
+    torch.testing.assert_close(got, torch.tensor([0.0, 0.0, 0.0, 2.0, 0.0, 0.0, 0.5]))
+    assert torch.equal(x, x0) and torch.equal(g, g0), "the inputs are left alone"
+    xr = torch.randn(3, 4, 5, dtype=DT).requires_grad_(True)  # against autograd's ReLU backward
+    gr = torch.randn(3, 4, 5, dtype=DT)
+    (plain,) = torch.autograd.grad(torch.relu(xr), xr, gr)
+    torch.testing.assert_close(guided_relu_backward(xr.detach(), gr), plain.clamp(min=0))
+    with pytest.raises(ValueError, match="grad_out"):
+        guided_relu_backward(x, g[:3])
+    with pytest.raises(ValueError, match="x"):
+        guided_relu_backward(x.numpy(), g)
 
 
 # --- occlusion -------------------------------------------------------------------------------
@@ -313,6 +375,8 @@ CALLS = {
     "saliency": lambda m, x: saliency(m, x, [0, 1]),
     "occlusion": lambda m, x: occlusion(m, x, [0, 1], 3, 2),
     "grad_cam": lambda m, x: grad_cam(m, x, 1, "3"),
+    "guided_backprop": lambda m, x: guided_backprop(m, x, [0, 1]),
+    "deconvnet": lambda m, x: guided_backprop(m, x, [0, 1], rule="deconvnet"),
     "activation_maximization": lambda m, x: activation_maximization(
         m, 1, shape=(2, 7, 8), steps=3, jitter=1, blur_sigma=0.5, clip_pct=10
     ),
@@ -326,6 +390,7 @@ BAD = {  # each fails its argument check after the model is in use
     "saliency": lambda m, x: saliency(m, x, [0, 9]),
     "occlusion": lambda m, x: occlusion(m, x, 7, 3, 2),
     "grad_cam": lambda m, x: grad_cam(m, x, 1, "7"),
+    "guided_backprop": lambda m, x: guided_backprop(m, x, [0, 9]),
     "activation_maximization": lambda m, x: activation_maximization(m, 9, shape=(2, 7, 8), steps=2),
     "top_patches": lambda m, x: top_patches(m, "3", 8, x, 2),
 }
@@ -388,6 +453,7 @@ def test_inputs_are_validated():
         saliency,
         lambda m, x, t: occlusion(m, x, t, 2, 1),
         lambda m, x, t: grad_cam(m, x, t, "0"),
+        guided_backprop,
     ):
         with pytest.raises(ValueError, match="x"):
             f(model, x[0], 0)  # 3-D

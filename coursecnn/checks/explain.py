@@ -21,7 +21,13 @@ from coursecnn.checks._guard import (
 )
 from coursecnn.checks._report import CheckFailed, as_ints, call_student, fail, passed
 
-__all__ = ["check_capture", "check_occlusion", "check_receptive_field", "check_saliency"]
+__all__ = [
+    "check_capture",
+    "check_guided_relu",
+    "check_occlusion",
+    "check_receptive_field",
+    "check_saliency",
+]
 
 
 def _run(check: str, func: Callable[..., Any], *args: Any, hint: str) -> Any:
@@ -255,7 +261,71 @@ def check_capture(func: Callable[..., Any]) -> None:
     passed(check, "the layers' outputs, in-place ReLUs notwithstanding, no hook left behind")
 
 
-# --- Exercise 3: saliency with autograd ------------------------------------------------------
+# --- Exercise 3: guided backprop's ReLU rule ------------------------------------------------
+def _guided_cases() -> list[tuple[str, torch.Tensor, torch.Tensor]]:
+    """(description, x, grad_out): every sign combination, exact zeros in both, 1-D to 4-D."""
+    g = torch.Generator().manual_seed(13)
+    signs = torch.tensor([-1.5, 0.0, 2.0])
+    x_all, g_all = torch.meshgrid(signs, signs, indexing="ij")  # the nine sign pairs
+    cases = [("the nine sign pairs of (x, grad_out), zeros included", x_all.flatten(),
+              g_all.flatten())]  # fmt: skip
+    for shape, dtype in (((4, 6), torch.float32), ((2, 3, 4, 5), torch.float64)):
+        x = torch.randn(shape, generator=g, dtype=dtype)
+        up = torch.randn(shape, generator=g, dtype=dtype)
+        x[x.abs() < 0.3] = 0.0  # exact zeros: a ReLU at 0 passes nothing
+        up[up.abs() < 0.3] = 0.0
+        cases.append((f"random x and grad_out of shape {shape}, {dtype}, some exact zeros", x, up))
+    return cases
+
+
+def _relu_backward(x: torch.Tensor, grad_out: torch.Tensor) -> torch.Tensor:
+    """Plain backprop through a ReLU, by autograd."""
+    xi = x.clone().requires_grad_(True)
+    (grad,) = torch.autograd.grad(torch.relu(xi), xi, grad_out)
+    return grad
+
+
+def check_guided_relu(func: Callable[..., Any]) -> None:
+    """``func(x, grad_out) -> grad_in``: ``grad_out`` where ``x > 0`` and ``grad_out > 0``, else 0;
+    the inputs left as they were."""
+    check = "guided_relu"
+    for case, x, up in _guided_cases():
+        plain = _relu_backward(x, up)
+        expected = plain.clamp(min=0)  # captum's rule: the ReLU's own gradient, then a ReLU
+        got = _run(check, func, x.clone(), up.clone(),
+                   hint="return torch.where((x > 0) & (grad_out > 0), grad_out, 0.0)")  # fmt: skip
+        got = _as_tensor(check, got, tuple(x.shape), case)
+        if got.dtype == torch.bool or not got.is_floating_point():
+            fail(check, f"{case}: gradient values (floats)", f"a tensor of dtype {got.dtype}",
+                 "return the gradient that passes, grad_out where the rule lets it through, "
+                 "not the mask itself")  # fmt: skip
+        if _close(got, expected, atol=0.0):
+            continue
+        mask = ((x > 0) & (up > 0)).to(x.dtype)
+        variants = [
+            (plain, "that is plain backprop through a ReLU; guided backprop also drops the "
+                    "negative gradients: keep grad_out only where grad_out > 0 as well"),
+            (up.clamp(min=0), "that is the deconvnet's rule (only grad_out > 0); guided backprop "
+                              "also needs the forward pass's input to be positive, x > 0"),
+            (up.clamp(min=0) * x.clamp(min=0), "multiply by a mask of 0s and 1s, not by x's "
+                                               "values: (x > 0), not x.clamp(min=0)"),
+            (torch.where((x >= 0) & (up > 0), up, 0.0), "a ReLU whose input is exactly 0 passes "
+                                                        "nothing: x > 0, not x >= 0"),
+            (mask, "return the gradient that passes (grad_out), not the mask"),
+            (up * (x > 0) * (up < 0), "keep the *positive* gradients (grad_out > 0)"),
+            (up.abs() * (x > 0), "keep only the positive gradients; do not flip the negative "
+                                 "ones with abs()"),
+        ]  # fmt: skip
+        for wrong, mistake in variants:
+            if _close(got, wrong, atol=0.0):
+                fail(check, f"{case}: grad_out where x > 0 and grad_out > 0", got.numpy(), mistake)
+        fail(check, f"{case}: grad_out where x > 0 and grad_out > 0, else 0", got.numpy(),
+             "keep grad_out where both the ReLU's input x and grad_out are positive (strictly), "
+             "0 elsewhere")  # fmt: skip
+    passed(check, "grad_out only where x > 0 and grad_out > 0, zeros and all signs included")
+
+
+# --- Exercise 4: saliency with autograd ------------------------------------------------------
 def _saliency_model(c: int) -> nn.Sequential:
     torch.manual_seed(7)
     return nn.Sequential(
@@ -334,7 +404,7 @@ def check_saliency(func: Callable[..., Any]) -> None:
     passed(check, "|d score / d x| per image, in eval mode, model and input left as they were")
 
 
-# --- Exercise 4: the occlusion loop ----------------------------------------------------------
+# --- Exercise 5: the occlusion loop ----------------------------------------------------------
 def _occlusion_model(c: int, h: int, w: int) -> nn.Sequential:
     torch.manual_seed(11)
     return nn.Sequential(
@@ -457,6 +527,13 @@ def check_occlusion(func: Callable[..., Any]) -> None:
 # ------------------------------------------------------------- what each exercise rules out
 declare("receptive_field", "the receptive-field recursion")
 declare("capture", "the hook")
+declare(
+    "guided_relu",
+    "guided backprop's ReLU rule",
+    forbid=["captum.attr:GuidedBackprop", "captum.attr:Deconvolution"],
+    changed_hint="return a new tensor; do not write into x or grad_out (no `grad_out[...] = 0`, "
+    "no `clamp_`)",
+)
 declare(
     "saliency", "the saliency map", forbid=["captum.attr:Saliency", "captum.attr:InputXGradient"]
 )

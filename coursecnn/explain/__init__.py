@@ -6,6 +6,10 @@
                                               mean score drop when a window covers a pixel
                                               (Zeiler & Fergus 2013)
     grad_cam(model, x, target, layer)         class activation map (Selvaraju et al. 2017)
+    guided_backprop(model, x, target, rule=...) the gradient with each ReLU's backward changed:
+                                              guided backprop (Springenberg et al. 2015) or the
+                                              deconvnet (Zeiler & Fergus 2013);
+                                              guided_relu_backward is guided backprop's rule
     activation_maximization(model, unit, ...) an input that maximises a class (its logit, or its
                                               log-probability: fooling images) or a channel, with
                                               switchable regularisers (Yosinski et al. 2015);
@@ -19,8 +23,9 @@
 
 Every function validates its arguments (``ValueError`` naming the argument) and leaves the
 model as it found it: each module's training mode, each parameter's ``requires_grad`` and
-``.grad``, and no hook left behind. ``saliency``, ``occlusion`` and ``grad_cam`` agree with
-captum's ``Saliency``, ``Occlusion`` and ``LayerGradCam`` (``tests/test_explain.py``).
+``.grad``, and no hook left behind. ``saliency``, ``occlusion``, ``grad_cam`` and
+``guided_backprop`` agree with captum's ``Saliency``, ``Occlusion``, ``LayerGradCam``,
+``GuidedBackprop`` and ``Deconvolution`` (``tests/test_explain.py``).
 """
 
 from coursecnn.explain.activation_maximization import (
@@ -31,6 +36,7 @@ from coursecnn.explain.activation_maximization import (
 from coursecnn.explain.feature_maps import feature_maps, leaf_names
 from coursecnn.explain.gabor_match import correlations, gabor_bank, gabor_match, phase_scrambled
 from coursecnn.explain.grad_cam import grad_cam
+from coursecnn.explain.guided_backprop import guided_backprop, guided_relu_backward
 from coursecnn.explain.occlusion import occlusion, occlusion_masks
 from coursecnn.explain.receptive_field import ReceptiveField, receptive_field
 from coursecnn.explain.saliency import saliency
@@ -46,6 +52,8 @@ __all__ = [
     "gabor_match",
     "gaussian_blur",
     "grad_cam",
+    "guided_backprop",
+    "guided_relu_backward",
     "leaf_names",
     "occlusion",
     "occlusion_masks",
