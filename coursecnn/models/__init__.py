@@ -16,6 +16,7 @@ constructor                        family (module)
 ``dogs_vs_cats``                   the seed's Keras model (``dogs_vs_cats``)
 ``conv_autoencoder``               convolutional autoencoder (``autoencoder``)
 ``segnet``                         encoder-decoder for per-pixel labels, unpooling (``segnet``)
+``unet``                           encoder-decoder with concatenated skip connections (``unet``)
 ``ResizeConv2d``                   resize-then-convolve; ``checkerboard_score`` (``upsampling``)
 ``text_cnn``, ``char_cnn``         CNNs on word and character ids (``text``); ``top_ngrams``
 ``NgramLogisticRegression``        the bag-of-n-grams baseline for text (``ngrams``)
@@ -49,6 +50,7 @@ from .resnet import (
 from .segnet import SegNet, segnet
 from .summary import LayerRow, ModelSummary, summary
 from .text import TextCNN, char_cnn, text_cnn, top_ngrams
+from .unet import UNet, unet
 from .upsampling import ResizeConv2d, checkerboard_score
 from .vgg import CONFIGS as VGG_CONFIGS
 from .vgg import make_layers, vgg
@@ -70,6 +72,7 @@ __all__ = [
     "TableConv2d",
     "NgramLogisticRegression",
     "TextCNN",
+    "UNet",
     "alexnet",
     "char_cnn",
     "checkerboard_score",
@@ -93,6 +96,7 @@ __all__ = [
     "summary",
     "text_cnn",
     "top_ngrams",
+    "unet",
     "vgg",
     "zero_init_residual",
 ]
