@@ -16,6 +16,7 @@ profile_settings(quick=..., full=...)               the setting for the active p
 """
 
 from coursecnn.train.checkpoint import load_checkpoint, save_checkpoint
+from coursecnn.train.compare import Compared, Spread, fit_same_batches
 from coursecnn.train.config import TrainConfig, profile_settings
 from coursecnn.train.evaluate import evaluate, predict, predict_masks, predict_outputs
 from coursecnn.train.fit import fit
@@ -30,6 +31,7 @@ from coursecnn.train.metrics import (
     pixel_accuracy,
     plot_confusion_matrix,
 )
+from coursecnn.train.optimizers import paper_sgd
 from coursecnn.train.probe import ProbeResult, few_labels, linear_probe, principal_components
 from coursecnn.train.progress import LivePlot, progress_bar, static_output
 from coursecnn.train.reseed import BatchDigest, loader_digest, reseed_loader
@@ -38,11 +40,13 @@ from coursecnn.train.tensor_loader import TensorLoader
 
 __all__ = [
     "BatchDigest",
+    "Compared",
     "DeadChannelTracker",
     "HealthReport",
     "History",
     "LivePlot",
     "ProbeResult",
+    "Spread",
     "TensorLoader",
     "TrainConfig",
     "accuracy",
@@ -51,6 +55,7 @@ __all__ = [
     "evaluate",
     "few_labels",
     "fit",
+    "fit_same_batches",
     "health_report",
     "image_quality",
     "iou_per_class",
@@ -58,6 +63,7 @@ __all__ = [
     "linear_probe",
     "load_checkpoint",
     "mean_iou",
+    "paper_sgd",
     "pixel_accuracy",
     "plot_confusion_matrix",
     "predict",
