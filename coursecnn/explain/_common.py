@@ -165,3 +165,15 @@ def first_tensor(out: Any) -> torch.Tensor | None:
     if isinstance(out, tuple | list):
         return next((t for t in out if isinstance(t, torch.Tensor)), None)
     return None
+
+
+def input_gradient(model: nn.Module, x: torch.Tensor, target: Any) -> torch.Tensor:
+    """d score_target / d x, signed, the shape of ``x`` and on its device: each image's gradient of
+    its own target score. The model runs as found (``untouched``); ``x`` is not modified."""
+    with untouched(model), torch.enable_grad():
+        xi = x.detach().to(model_device(model)).clone().requires_grad_(True)
+        out = scores(model(xi))
+        t = check_targets(target, len(x), out.shape[1]).to(out.device)
+        score = out.gather(1, t[:, None]).sum()
+        (grad,) = torch.autograd.grad(score, xi)
+    return grad.to(x.device)

@@ -23,14 +23,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from coursecnn.explain._common import (
-    check_images,
-    check_model,
-    check_targets,
-    model_device,
-    scores,
-    untouched,
-)
+from coursecnn.explain._common import check_images, check_model, input_gradient
 
 __all__ = ["RULES", "guided_backprop", "guided_relu_backward"]
 
@@ -102,15 +95,9 @@ def guided_backprop(
         for m in relus:
             m.inplace = False  # the hook needs the ReLU's input as it was
             handles.append(m.register_forward_hook(hook))
-        with untouched(model), torch.enable_grad():
-            xi = x.detach().to(model_device(model)).clone().requires_grad_(True)
-            out = scores(model(xi))
-            t = check_targets(target, len(x), out.shape[1]).to(out.device)
-            score = out.gather(1, t[:, None]).sum()
-            (grad,) = torch.autograd.grad(score, xi)
+        return input_gradient(model, x, target)
     finally:
         for h in handles:
             h.remove()
         for m, flag in zip(relus, inplace, strict=True):
             m.inplace = flag
-    return grad.to(x.device)

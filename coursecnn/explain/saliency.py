@@ -13,14 +13,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from coursecnn.explain._common import (
-    check_images,
-    check_model,
-    check_targets,
-    model_device,
-    scores,
-    untouched,
-)
+from coursecnn.explain._common import check_images, check_model, input_gradient
 
 __all__ = ["saliency"]
 
@@ -37,10 +30,4 @@ def saliency(model: nn.Module, x: torch.Tensor, target: Any) -> torch.Tensor:
     """
     check_model(model)
     check_images(x)
-    with untouched(model), torch.enable_grad():
-        xi = x.detach().to(model_device(model)).clone().requires_grad_(True)
-        out = scores(model(xi))
-        t = check_targets(target, len(x), out.shape[1]).to(out.device)
-        score = out.gather(1, t[:, None]).sum()
-        (grad,) = torch.autograd.grad(score, xi)
-    return grad.abs().to(x.device)
+    return input_gradient(model, x, target).abs()

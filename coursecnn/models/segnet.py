@@ -63,6 +63,18 @@ class _Resize(nn.Module):
         return nn.functional.interpolate(x, size=size, mode="nearest")
 
 
+def _check_input(x: torch.Tensor, poolings: int) -> None:
+    """x must be (N, C, H, W) with H and W large enough for ``poolings`` 2x2 poolings."""
+    if x.ndim != 4:
+        raise ValueError(f"x: expected (N, C, H, W), got shape {tuple(x.shape)}")
+    smallest = 2**poolings
+    if min(x.shape[-2:]) < smallest:
+        raise ValueError(
+            f"x: expected H and W of at least {smallest} for {poolings} poolings, "
+            f"got {tuple(x.shape[-2:])}"
+        )
+
+
 class SegNet(nn.Module):
     """x: (N, in_channels, H, W) -> class scores (logits) (N, num_classes, H, W)."""
 
@@ -104,14 +116,7 @@ class SegNet(nn.Module):
         self.classifier = nn.Conv2d(channels[0], num_classes, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.ndim != 4:
-            raise ValueError(f"x: expected (N, C, H, W), got shape {tuple(x.shape)}")
-        smallest = 2 ** len(self.channels)
-        if min(x.shape[-2:]) < smallest:
-            raise ValueError(
-                f"x: expected H and W of at least {smallest} for {len(self.channels)} poolings, "
-                f"got {tuple(x.shape[-2:])}"
-            )
+        _check_input(x, len(self.channels))
         stack = []
         for block in self.encoder:
             x = block(x)

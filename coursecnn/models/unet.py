@@ -26,7 +26,7 @@ import torch
 from torch import nn
 
 from ._util import check_positive
-from .segnet import _conv_block
+from .segnet import _check_input, _conv_block
 
 
 class _UpConv(nn.Module):
@@ -81,14 +81,7 @@ class UNet(nn.Module):
         self.classifier = nn.Conv2d(channels[0], num_classes, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.ndim != 4:
-            raise ValueError(f"x: expected (N, C, H, W), got shape {tuple(x.shape)}")
-        smallest = 2 ** len(self.channels)
-        if min(x.shape[-2:]) < smallest:
-            raise ValueError(
-                f"x: expected H and W of at least {smallest} for {len(self.channels)} poolings, "
-                f"got {tuple(x.shape[-2:])}"
-            )
+        _check_input(x, len(self.channels))
         skips = []
         for block in self.encoder:
             x = block(x)

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from coursecnn.train.fit import fit
+from coursecnn.train.fit import _batches_per_epoch, fit
 from coursecnn.train.history import History
 
 Build = Callable[[], tuple[nn.Module, torch.optim.Optimizer | None]]
@@ -71,15 +71,8 @@ def fit_same_batches(
     if len(set(digests.values())) > 1:
         raise AssertionError(f"the runs saw different batches: data_digest per run {digests}")
     out.digest = next(iter(digests.values()), "")
-    out.steps = epochs * _per_epoch(loader)
+    out.steps = epochs * (_batches_per_epoch(loader) or 0)
     return out
-
-
-def _per_epoch(loader: Iterable[Any]) -> int:
-    try:
-        return len(loader)  # type: ignore[arg-type]
-    except TypeError:
-        return 0
 
 
 @dataclass(frozen=True)
