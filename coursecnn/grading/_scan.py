@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from coursecnn.grading._forbidden import Forbidden, found, lookup
+from coursecnn.grading._syntax import parse
 
 #: Calls that look a name up at run time, out of a static scan's sight.
 DYNAMIC = {
@@ -369,7 +370,7 @@ class Walk:
         if not cell_magic:
             code = _MAGIC_OPTIONS.sub("", code, count=1)
         try:
-            tree = ast.parse(code)
+            tree = parse(code)
         except SyntaxError as err:
             if self.ex is not None:
                 self._hit(f"unparsable code in %{magic}: {err.msg}", call)

@@ -20,6 +20,7 @@ from typing import Any
 
 from coursecnn.checks import _remote
 from coursecnn.grading import codec
+from coursecnn.grading._syntax import compile_tree, parse
 
 
 class KernelGone(Exception):
@@ -266,13 +267,13 @@ def master_imports(sources: list[str]) -> dict[str, Any]:
     transform = TransformerManager().transform_cell
     for source in sources:
         try:
-            tree = ast.parse(transform(source))
+            tree = parse(transform(source))
         except SyntaxError:
             continue
         for node in tree.body:
             if isinstance(node, ast.Import | ast.ImportFrom):
                 with contextlib.suppress(Exception):
-                    exec(compile(ast.Module([node], []), "<master imports>", "exec"), namespace)
+                    exec(compile_tree(ast.Module([node], []), "<master imports>"), namespace)
     return namespace
 
 

@@ -352,6 +352,8 @@ def reach_ins(master: Any, submitted: Any) -> list[str]:
 
     from IPython.core.inputtransformer2 import TransformerManager
 
+    from coursecnn.grading._syntax import parse
+
     theirs = {c.source for c in master.cells if c.cell_type == "code"}
     found: list[str] = []
     code = [c for c in submitted.cells if c.cell_type == "code"]
@@ -359,7 +361,7 @@ def reach_ins(master: Any, submitted: Any) -> list[str]:
         if cell.source in theirs or nbm.is_locked(cell):
             continue
         try:
-            tree = ast.parse(TransformerManager().transform_cell(cell.source))
+            tree = parse(TransformerManager().transform_cell(cell.source))
         except SyntaxError:
             continue
         for node in ast.walk(tree):

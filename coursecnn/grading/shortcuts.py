@@ -33,6 +33,7 @@ from coursecnn.checks._guard import Rules
 from coursecnn.grading import notebook as nbm
 from coursecnn.grading._forbidden import compiled
 from coursecnn.grading._scan import Exercise, Hit, Walk
+from coursecnn.grading._syntax import parse
 from coursecnn.grading.safe_text import spreadsheet_safe, strip_control
 
 TOO_DEEP = "code nested too deeply to scan"
@@ -82,7 +83,7 @@ def python_source(source: str) -> str:
 
 def _parse(source: str) -> ast.Module | SyntaxError:
     try:
-        return ast.parse(python_source(source))
+        return parse(python_source(source))
     except SyntaxError as err:
         return err
     except (ValueError, RecursionError, MemoryError) as err:  # null bytes, absurd nesting
